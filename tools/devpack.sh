@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Packs .devpack/ for the GPU machine (see ../shared/docs/gpu.md), then slims its node_modules so the
+# whole carry stays under the 64 MiB limit: prebuilt Dawn binaries for other platforms, source maps,
+# type declarations, tfjs tests and browser bundles are not needed by Node on linux-x64.
+set -euo pipefail
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+bash "$root/../shared/tools/device-pack.sh" >/dev/null
+tmp=$(mktemp -d)
+tar -xJf .devpack/node_modules.tar.xz -C "$tmp"
+nm="$tmp/node_modules"
+rm -rf "$nm"/webgpu/dist/{darwin-universal,win32-x64,win32-arm64,linux-arm64} "$nm"/@tensorflow/*/dist/miniprogram
+find "$nm" \( -name '*.map' -o -name '*.d.ts' -o -name '*_test.js' -o -name '*.min.js' -o -name '*.es2017.js' -o -name '*.fesm.js' \) -delete
+tar -cJf .devpack/node_modules.tar.xz -C "$tmp" node_modules
+rm -rf "$tmp"
+du -sh .devpack | sed 's/^/devpack total: /'
