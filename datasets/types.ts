@@ -17,6 +17,7 @@ export interface RawInstance {
  * threads), cheap, with no pixels yet.
  */
 export interface RawSample {
+  task: 'det' | 'seg';
   index: number;
   filename: string; // full path of the image
   ori_filename: string; // path as written in the annotation / relative to img_dir

@@ -90,8 +90,16 @@ export function countsToString(counts: ArrayLike<number>): string {
 
 const scratch = { buf: new Uint32Array(1024) };
 
-/** Parses a compressed counts string. */
+/** Parses a compressed counts string into a new array. */
 export function countsFromString(s: string): Uint32Array {
+  return countsFromStringView(s).slice();
+}
+
+/**
+ * Parses a compressed counts string into a shared scratch buffer and returns a view on it: valid
+ * only until the next call (saves an allocation when only area/bbox are needed).
+ */
+export function countsFromStringView(s: string): Uint32Array {
   const len = s.length;
   if (scratch.buf.length < len) scratch.buf = new Uint32Array(len * 2);
   const buf = scratch.buf;
@@ -117,7 +125,7 @@ export function countsFromString(s: string): Uint32Array {
     if (m > 2) x += buf[m - 2];
     buf[m++] = x;
   }
-  return buf.slice(0, m);
+  return buf.subarray(0, m);
 }
 
 export function toObject(rle: Rle): RleObject {
@@ -217,6 +225,17 @@ export function merge(rles: Rle[], intersect = false): Rle {
   return { h, w, counts: A };
 }
 
+const polyScratch = { u: new Int32Array(4096), v: new Int32Array(4096), a: new Float64Array(4096), b: new Uint32Array(4096) };
+
+function growPolyScratch(m: number): void {
+  if (polyScratch.u.length >= m) return;
+  const n = m * 2;
+  polyScratch.u = new Int32Array(n);
+  polyScratch.v = new Int32Array(n);
+  polyScratch.a = new Float64Array(n);
+  polyScratch.b = new Uint32Array(n);
+}
+
 /** Rasterises one polygon [x0,y0,x1,y1,...] exactly as pycocotools' rleFrPoly (5× upsampled edges). */
 export function frPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
   const k = Math.floor(xy.length / 2);
@@ -232,8 +251,8 @@ export function frPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
   // Dense boundary points along every edge.
   let m = 0;
   for (let j = 0; j < k; j++) m += Math.max(Math.abs(x[j] - x[j + 1]), Math.abs(y[j] - y[j + 1])) + 1;
-  const u = new Int32Array(m);
-  const v = new Int32Array(m);
+  growPolyScratch(m + 1);
+  const { u, v } = polyScratch;
   m = 0;
   for (let j = 0; j < k; j++) {
     let xs = x[j];
@@ -269,11 +288,10 @@ export function frPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
       }
     }
   }
-  // Keep the x-crossings on pixel centres, downsampled back to pixel units.
-  const total = m;
-  const px: number[] = [];
-  const py: number[] = [];
-  for (let j = 1; j < total; j++) {
+  // Keep the x-crossings on pixel centres, downsampled back to pixel units, as linear indices.
+  const a = polyScratch.a;
+  let n = 0;
+  for (let j = 1; j < m; j++) {
     if (u[j] !== u[j - 1]) {
       let xd = u[j] < u[j - 1] ? u[j] : u[j - 1];
       xd = (xd + 0.5) / scale - 0.5;
@@ -283,33 +301,30 @@ export function frPoly(xy: ArrayLike<number>, h: number, w: number): Rle {
       if (yd < 0) yd = 0;
       else if (yd > h) yd = h;
       yd = Math.ceil(yd);
-      px.push(xd);
-      py.push(yd);
+      a[n++] = xd * h + yd;
     }
   }
-  // Boundary points → sorted linear indices → run lengths.
-  const n = px.length;
-  const a = new Float64Array(n + 1);
-  for (let j = 0; j < n; j++) a[j] = px[j] * h + py[j];
+  // Sorted boundary indices → run lengths (empty runs merged into their neighbours).
   a[n] = h * w;
-  a.sort();
+  const sorted = a.subarray(0, n + 1).sort();
   let prev = 0;
   for (let j = 0; j <= n; j++) {
-    const t = a[j];
-    a[j] -= prev;
+    const t = sorted[j];
+    sorted[j] -= prev;
     prev = t;
   }
-  const b: number[] = [];
+  const b = polyScratch.b;
+  let nb = 0;
   let j = 0;
-  b.push(a[j++]);
+  b[nb++] = sorted[j++];
   while (j <= n) {
-    if (a[j] > 0) b.push(a[j++]);
+    if (sorted[j] > 0) b[nb++] = sorted[j++];
     else {
       j++;
-      if (j <= n) b[b.length - 1] += a[j++];
+      if (j <= n) b[nb - 1] += sorted[j++];
     }
   }
-  return { h, w, counts: Uint32Array.from(b) };
+  return { h, w, counts: b.slice(0, nb) };
 }
 
 /** A box [x,y,w,h] rasterised as a 4-point polygon. */

@@ -74,6 +74,18 @@ export class Module {
     return module;
   }
 
+  /**
+   * Replaces the child registered as `name` (same position in the key order), disposing the old
+   * child's tensors. Used by re-parameterisation, which swaps a Conv+BN pair for one fused conv.
+   */
+  protected replaceChild<M extends Module>(name: string, module: M): M {
+    const old = this.children.get(name);
+    if (!old) throw new Error(`no child module named '${name}' to replace`);
+    if (old !== (module as Module)) old.dispose();
+    this.children.set(name, module);
+    return module;
+  }
+
   private addSlot(name: string, init: tf.Tensor, layout: TorchLayout, kind: Slot['kind'], trainable: boolean): tf.Variable {
     if (this.slots.has(name) || this.children.has(name)) throw new Error(`duplicate tensor name '${name}'`);
     const variable = tf.variable(init, trainable);

@@ -3,8 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Module } from './module';
 import { tfToTorch, torchShape, torchToTf } from './module';
 import type { RawTensor } from '../core/safetensors';
+import { CheckpointError } from '../core/errors';
 
-export class StateDictError extends Error {}
+/** A state_dict that does not fit the module (shape mismatch, or missing/unexpected keys when strict). */
+export class StateDictError extends CheckpointError {}
 
 export interface LoadReport {
   /** Keys of the module that the state_dict did not provide. */
@@ -18,6 +20,12 @@ export interface LoadOptions {
   strict?: boolean;
   /** Name of the source, for error messages. */
   source?: string;
+  /**
+   * Module keys whose absence never fails strict loading (they are still listed in `missing`).
+   * Default: BatchNorm's `num_batches_tracked`, which only matters with momentum=None and which
+   * exporters (safetensors fixtures among them) often drop.
+   */
+  optionalKeys?: RegExp | null;
 }
 
 /** The module's tensors in PyTorch layout, as typed arrays, in registration order. */
@@ -56,9 +64,11 @@ export function loadStateDict(module: Module, tensors: Map<string, RawTensor>, o
   if (mismatched.length) {
     throw new StateDictError(`${src}size mismatch for ${mismatched.length} key(s):\n  ${mismatched.join('\n  ')}`);
   }
-  if (opts.strict && (missing.length || unexpected.length)) {
+  const optional = opts.optionalKeys === undefined ? /(^|\.)num_batches_tracked$/ : opts.optionalKeys;
+  const required = optional ? missing.filter((k) => !optional.test(k)) : missing;
+  if (opts.strict && (required.length || unexpected.length)) {
     const parts: string[] = [];
-    if (missing.length) parts.push(`missing keys (${missing.length}): ${missing.join(', ')}`);
+    if (required.length) parts.push(`missing keys (${required.length}): ${required.join(', ')}`);
     if (unexpected.length) parts.push(`unexpected keys (${unexpected.length}): ${unexpected.join(', ')}`);
     throw new StateDictError(`${src}strict loading failed: ${parts.join('; ')}`);
   }

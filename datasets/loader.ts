@@ -1,0 +1,178 @@
+/**
+ * DataLoader: batches of a RawDataset, decoded and augmented ahead of the consumer
+ * in worker threads (workers=0: in this thread). Every sample's randomness comes from
+ * Rng.derive(seed, epoch, index), and the shuffle from (seed, epoch), so batches are
+ * identical whatever the number of workers. Workers persist across epochs.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Rng } from '../core/rng';
+import type { DataLoader as LoaderContract } from '../core/registry';
+import type { RawDataset } from './base';
+import { runBatch, type WorkerReply, type WorkerTask } from './batch_task';
+import { DatasetError } from './errors';
+import { buildPipeline, type Pipeline } from './pipeline';
+import type { Batch } from './types';
+
+export interface DataLoaderOptions {
+  batchSize: number;
+  workers: number;
+  shuffle: boolean;
+  seed: number;
+  dropLast?: boolean;
+  /** Batches decoded ahead of the consumer (default: 2 per worker, at least 2). */
+  prefetch?: number;
+  sizeDivisor?: number; // collate padding, default 32
+  /** Drop samples whose files are bad (logged, counted in `skipped`) instead of failing. */
+  skipBad?: boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * Starts a worker running worker.ts. tsx (4.23 on Node 20) installs its ESM hooks on
+ * the main thread only, so `new Worker(url, { execArgv: process.execArgv })` fails with
+ * "Unknown file extension .ts"; the worker instead registers tsx's in-thread CommonJS
+ * hook and requires its entry, which works the same under tsx, vitest and plain node.
+ */
+function spawnWorker(workerData: unknown): Worker {
+  const req = createRequire(import.meta.url);
+  const entry = fileURLToPath(new URL('./worker.ts', import.meta.url));
+  const code = `require(${JSON.stringify(req.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(entry)});`;
+  try {
+    return new Worker(code, { eval: true, workerData, execArgv: process.execArgv });
+  } catch (e) {
+    // Some parent flags (e.g. from a test runner) are not allowed in workers.
+    if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    return new Worker(code, { eval: true, workerData, execArgv: [] });
+  }
+}
+
+function rethrow(reply: WorkerReply): never {
+  const e = reply.error!;
+  if (e.name === 'DatasetError' && e.file !== undefined) throw new DatasetError(e.file, e.problem ?? e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  throw err;
+}
+
+export class DataLoader implements LoaderContract<Batch> {
+  private epoch = 0;
+  private start = 0;
+  private workers: Worker[] = [];
+  private pipeline: Pipeline;
+  private pending = new Map<number, (r: WorkerReply) => void>();
+  private nextId = 0;
+  /** Samples dropped for bad data so far (skipBad). */
+  skipped = 0;
+
+  constructor(
+    readonly dataset: RawDataset,
+    readonly opts: DataLoaderOptions,
+  ) {
+    this.pipeline = buildPipeline(dataset.pipelineCfg as unknown[]);
+    if (!(opts.batchSize >= 1)) throw new RangeError('DataLoader: batchSize must be >= 1');
+  }
+
+  get length(): number {
+    const n = this.dataset.length;
+    return this.opts.dropLast ? Math.floor(n / this.opts.batchSize) : Math.ceil(n / this.opts.batchSize);
+  }
+
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  startAt(index: number): void {
+    this.start = index;
+  }
+
+  /** Sample indices of this epoch, in order. */
+  order(): Int32Array {
+    const n = this.dataset.length;
+    if (!this.opts.shuffle) return Int32Array.from({ length: n }, (_, i) => i);
+    return new Rng(Rng.derive(this.opts.seed, this.epoch, 0x5eed)).permutation(n);
+  }
+
+  private task(order: Int32Array, b: number): WorkerTask {
+    const bs = this.opts.batchSize;
+    const idx = Array.from(order.subarray(b * bs, Math.min((b + 1) * bs, order.length)));
+    return {
+      id: this.nextId++,
+      raws: idx.map((i) => this.dataset.raw(i)),
+      seeds: idx.map((i) => Rng.derive(this.opts.seed, this.epoch, i)),
+    };
+  }
+
+  private ensureWorkers(): void {
+    if (this.workers.length === this.opts.workers) return;
+    const data = { pipeline: this.dataset.pipelineCfg, sizeDivisor: this.opts.sizeDivisor ?? 32, skipBad: !!this.opts.skipBad };
+    for (let i = this.workers.length; i < this.opts.workers; i++) {
+      const w = spawnWorker(data);
+      w.on('message', (r: WorkerReply) => {
+        const cb = this.pending.get(r.id);
+        this.pending.delete(r.id);
+        this.refWorkers();
+        cb?.(r);
+      });
+      w.on('error', (e) => {
+        for (const cb of this.pending.values()) cb({ id: -1, skipped: [], error: { name: e.name, message: `loader worker failed: ${e.message}`, stack: e.stack } });
+        this.pending.clear();
+        this.refWorkers();
+      });
+      this.workers.push(w);
+    }
+    this.refWorkers();
+  }
+
+  /** Workers keep the process alive only while work is outstanding (an idle loader must not). */
+  private refWorkers(): void {
+    for (const w of this.workers) this.pending.size ? w.ref() : w.unref();
+  }
+
+  private submit(task: WorkerTask, slot: number): Promise<WorkerReply> {
+    if (this.opts.workers === 0) return runBatch(this.pipeline, task, this.opts.sizeDivisor ?? 32, !!this.opts.skipBad);
+    return new Promise((resolve) => {
+      this.pending.set(task.id, resolve);
+      this.refWorkers();
+      this.workers[slot % this.workers.length].postMessage(task);
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
+    const order = this.order();
+    const total = this.length;
+    const first = this.start;
+    this.start = 0;
+    if (this.opts.workers > 0) this.ensureWorkers();
+    const ahead = Math.max(this.opts.prefetch ?? 2 * this.opts.workers, this.opts.workers > 0 ? 1 : 0, 1);
+    const queue: Promise<WorkerReply>[] = [];
+    let next = first;
+    const fill = () => {
+      while (queue.length < ahead && next < total) {
+        queue.push(this.submit(this.task(order, next), next));
+        next++;
+      }
+    };
+    fill();
+    const skippedBefore = this.skipped;
+    while (queue.length) {
+      const reply = await queue.shift()!;
+      fill();
+      if (reply.error) rethrow(reply);
+      for (const line of reply.skipped) (this.opts.log ?? console.warn)(`skipped bad sample: ${line}`);
+      this.skipped += reply.skipped.length;
+      if (reply.batch) yield reply.batch;
+    }
+    const n = this.skipped - skippedBefore;
+    if (n > 0) (this.opts.log ?? console.warn)(`skipped ${n} bad sample${n > 1 ? 's' : ''} this epoch`);
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}

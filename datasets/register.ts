@@ -1,0 +1,74 @@
+/**
+ * Registers the datasets in core's DATASETS registry (what `data.train/val/test` configs
+ * name). The registry schema checks the dataset fields; buildDataset re-checks them and
+ * validates every pipeline entry strictly.
+ */
+import { s } from '../core/config_schema';
+import { DATASETS, type BuiltDataset, type LoaderOptions } from '../core/registry';
+import { buildDataset, type DatasetConfig } from './build';
+import type { RawDataset } from './base';
+import { DataLoader } from './loader';
+import type { Batch } from './types';
+
+/** A RawDataset as the engine sees it: length + loader. */
+export class LoadableDataset implements BuiltDataset<Batch> {
+  constructor(readonly raw: RawDataset) {}
+  get length(): number {
+    return this.raw.length;
+  }
+  loader(opts: LoaderOptions): DataLoader {
+    return new DataLoader(this.raw, opts);
+  }
+}
+
+const str = () => s.string();
+const optStr = () => s.string().optional();
+const pipeline = () => s.array(s.any());
+const segFields = {
+  img_dir: str(),
+  ann_dir: optStr(),
+  pipeline: pipeline(),
+  data_root: optStr(),
+  img_suffix: optStr(),
+  seg_map_suffix: optStr(),
+  reduce_zero_label: s.boolean().optional(),
+  test_mode: s.boolean().optional(),
+};
+
+let done = false;
+export function registerDatasets(): void {
+  if (done) return;
+  done = true;
+  const build = (cfg: unknown) => new LoadableDataset(buildDataset(cfg as DatasetConfig));
+  DATASETS.register('CocoDataset', {
+    schema: s.object({
+      ann_file: str(),
+      img_prefix: str(),
+      pipeline: pipeline(),
+      data_root: optStr(),
+      filter_empty_gt: s.boolean().optional(),
+      test_mode: s.boolean().optional(),
+      classes: s.array(s.string()).optional(),
+      min_size: s.number({ min: 0 }).optional(),
+    }),
+    build,
+    doc: 'COCO instances (annotations/instances_*.json + image folder)',
+  });
+  DATASETS.register('ADE20KDataset', {
+    schema: s.object({ ...segFields, classes: s.array(s.string()).optional() }),
+    build,
+    doc: 'ADE20K layout (images/ + annotations/ PNG label maps), 150 classes, reduce_zero_label',
+  });
+  DATASETS.register('CustomSegDataset', {
+    schema: s.object({ ...segFields, classes: s.array(s.string()) }),
+    build,
+    doc: 'folder of images + folder of PNG label maps with a class list',
+  });
+  DATASETS.register('RepeatDataset', {
+    schema: s.object({ times: s.int({ min: 1 }), dataset: DATASETS.schema() }),
+    build,
+    doc: 'repeats a dataset `times` per epoch',
+  });
+}
+
+registerDatasets();

@@ -1,0 +1,116 @@
+/** LoadImageFromFile and LoadAnnotations (detection boxes/labels/masks, or a semantic label map). */
+import { decodeImage, decodeLabelMap } from '../io/image';
+import { DatasetError } from '../errors';
+import { segmentationToBitmap } from '../masks';
+import type { PipelineState } from '../types';
+import type { Transform } from './base';
+
+export interface LoadImageFromFileConfig {
+  type: 'LoadImageFromFile';
+  /** mmcv's to_float32: only changes the dtype; we keep uint8 until Normalize either way. */
+  to_float32?: boolean;
+}
+
+export class LoadImageFromFile implements Transform {
+  readonly type = 'LoadImageFromFile';
+  constructor(readonly cfg: LoadImageFromFileConfig) {}
+
+  async apply(s: PipelineState): Promise<PipelineState> {
+    const file = s.raw.filename;
+    const im = await decodeImage(file);
+    if (s.raw.height !== undefined && s.raw.width !== undefined && (im.height !== s.raw.height || im.width !== s.raw.width))
+      throw new DatasetError(
+        file,
+        `image is ${im.height}x${im.width} (HxW) but the annotation says ${s.raw.height}x${s.raw.width}`,
+      );
+    s.img = im.data;
+    s.height = im.height;
+    s.width = im.width;
+    s.channel_order = 'rgb';
+    const shape: [number, number, number] = [im.height, im.width, 3];
+    s.meta.ori_shape = [...shape];
+    s.meta.img_shape = [...shape];
+    s.meta.pad_shape = [...shape];
+    return s;
+  }
+}
+
+export interface LoadAnnotationsConfig {
+  type: 'LoadAnnotations';
+  with_bbox?: boolean; // detection, default true
+  with_label?: boolean; // detection, default true
+  with_mask?: boolean; // detection, default false (mmdet)
+  with_seg?: boolean; // load the semantic label map; default true for segmentation datasets
+  /** 0 -> 255, k -> k-1 (ADE20K). Defaults to the dataset's reduce_zero_label. */
+  reduce_zero_label?: boolean;
+}
+
+export class LoadAnnotations implements Transform {
+  readonly type = 'LoadAnnotations';
+  constructor(readonly cfg: LoadAnnotationsConfig) {}
+
+  apply(s: PipelineState): PipelineState {
+    if (s.raw.task === 'seg') return this.loadSeg(s);
+    return this.loadDet(s);
+  }
+
+  private loadDet(s: PipelineState): PipelineState {
+    const inst = s.raw.instances ?? [];
+    const normal = inst.filter((a) => !a.iscrowd);
+    const crowd = inst.filter((a) => a.iscrowd);
+    if (this.cfg.with_bbox !== false) {
+      s.gt_bboxes = new Float32Array(normal.flatMap((a) => a.bbox));
+      s.gt_bboxes_ignore = new Float32Array(crowd.flatMap((a) => a.bbox));
+    }
+    if (this.cfg.with_label !== false) s.gt_labels = Int32Array.from(normal.map((a) => a.label));
+    if (this.cfg.with_mask) {
+      const h = s.raw.height ?? s.height;
+      const w = s.raw.width ?? s.width;
+      if (!h || !w) throw new DatasetError(s.raw.filename, 'mask decoding needs the image size (load the image first)');
+      s.gt_masks = normal.map((a) => {
+        if (!a.segmentation) throw new DatasetError(s.raw.filename, 'annotation has no segmentation but with_mask is set');
+        try {
+          return segmentationToBitmap(a.segmentation, h, w);
+        } catch (e) {
+          throw new DatasetError(s.raw.filename, `bad segmentation (${(e as Error).message})`);
+        }
+      });
+    }
+    return s;
+  }
+
+  private loadSeg(s: PipelineState): PipelineState {
+    if (this.cfg.with_seg === false) return s;
+    const file = s.raw.seg_map;
+    if (!file) throw new DatasetError(s.raw.filename, 'no label map listed for this image');
+    const map = decodeLabelMap(file);
+    if (s.img !== undefined && (map.height !== s.height || map.width !== s.width))
+      throw new DatasetError(file, `label map is ${map.height}x${map.width} but its image is ${s.height}x${s.width} (HxW)`);
+    const seg = map.data;
+    const reduce = this.cfg.reduce_zero_label ?? s.raw.reduce_zero_label ?? false;
+    if (reduce) {
+      // mmseg: 0 -> 255, then every label -1 (255 - 1 = 254 back to 255).
+      for (let i = 0; i < seg.length; i++) {
+        const v = seg[i];
+        seg[i] = v === 0 || v === 255 ? 255 : v - 1;
+      }
+    }
+    const k = s.raw.num_classes;
+    if (k !== undefined) {
+      for (let i = 0; i < seg.length; i++) {
+        const v = seg[i];
+        if (v >= k && v !== 255)
+          throw new DatasetError(
+            file,
+            `class id ${v}${reduce ? ' (after reduce_zero_label)' : ''} out of range: ${k} classes, expected 0..${k - 1} or 255`,
+          );
+      }
+    }
+    s.gt_semantic_seg = seg;
+    if (s.img === undefined) {
+      s.height = map.height;
+      s.width = map.width;
+    }
+    return s;
+  }
+}

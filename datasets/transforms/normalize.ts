@@ -1,0 +1,40 @@
+/**
+ * Normalize: (img - mean) / std as float32. Our decoder yields RGB (mmcv loads BGR),
+ * so to_rgb=true keeps RGB and to_rgb=false produces BGR — the same channel order
+ * the reference model sees for the same config.
+ */
+import type { PipelineState } from '../types';
+import { need, type Transform } from './base';
+
+export interface NormalizeConfig {
+  type: 'Normalize';
+  mean: [number, number, number];
+  std: [number, number, number];
+  to_rgb?: boolean; // default true
+}
+
+export class Normalize implements Transform {
+  readonly type = 'Normalize';
+  constructor(readonly cfg: NormalizeConfig) {}
+
+  apply(s: PipelineState): PipelineState {
+    const img = need(s.img, this.type, 'image', s.raw.filename);
+    const toRgb = this.cfg.to_rgb !== false;
+    const want = toRgb ? 'rgb' : 'bgr';
+    const swap = s.channel_order !== want;
+    const [m0, m1, m2] = this.cfg.mean;
+    const [i0, i1, i2] = this.cfg.std.map((v) => 1 / v);
+    const out = new Float32Array(img.length);
+    for (let p = 0; p < img.length; p += 3) {
+      const c0 = swap ? img[p + 2] : img[p];
+      const c2 = swap ? img[p] : img[p + 2];
+      out[p] = (c0 - m0) * i0;
+      out[p + 1] = (img[p + 1] - m1) * i1;
+      out[p + 2] = (c2 - m2) * i2;
+    }
+    s.img = out;
+    s.channel_order = want;
+    s.meta.img_norm_cfg = { mean: [...this.cfg.mean], std: [...this.cfg.std], to_rgb: toRgb };
+    return s;
+  }
+}

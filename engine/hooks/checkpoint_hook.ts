@@ -1,0 +1,44 @@
+// Saves `iter_<n>.safetensors` / `epoch_<n>.safetensors` every `interval` units and at the end, keeps
+// `latest.safetensors` pointing at the newest and prunes old files beyond max_keep_ckpts.
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Runner } from '../runner';
+import { everyN, type Hook } from './hook';
+
+export class CheckpointHook implements Hook {
+  readonly name = 'CheckpointHook';
+  private readonly saved: string[] = [];
+
+  constructor(
+    readonly interval: number,
+    readonly byEpoch: boolean,
+    readonly opts: { maxKeep?: number; saveOptimizer?: boolean; saveLast?: boolean } = {},
+  ) {}
+
+  private save(runner: Runner): void {
+    const name = this.byEpoch ? `epoch_${runner.epoch}.safetensors` : `iter_${runner.iter}.safetensors`;
+    const path = join(runner.workDir, name);
+    runner.saveCheckpoint(path, { optimizer: this.opts.saveOptimizer ?? true, latest: true });
+    if (!this.saved.includes(path)) this.saved.push(path);
+    const maxKeep = this.opts.maxKeep ?? -1;
+    while (maxKeep > 0 && this.saved.length > maxKeep) {
+      const old = this.saved.shift()!;
+      if (existsSync(old)) rmSync(old);
+    }
+  }
+
+  afterIter(runner: Runner): void {
+    if (!this.byEpoch && everyN(runner.iter, this.interval)) this.save(runner);
+  }
+
+  afterEpoch(runner: Runner): void {
+    // Epoch-mode runs at an epoch boundary, so `runner.epoch` is the number of completed epochs.
+    if (this.byEpoch && everyN(runner.epoch, this.interval)) this.save(runner);
+  }
+
+  afterRun(runner: Runner): void {
+    if (this.opts.saveLast === false) return;
+    const name = this.byEpoch ? `epoch_${runner.epoch}.safetensors` : `iter_${runner.iter}.safetensors`;
+    if (!existsSync(join(runner.workDir, name))) this.save(runner);
+  }
+}

@@ -1,0 +1,85 @@
+// Run logs in the work dir: `<timestamp>.log` (the lines printed) and `<timestamp>.log.json` (one JSON
+// object per line), plus a progress bar with ETA on stdout when it is a terminal.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface LogSink {
+  /** A line for humans: printed and appended to the text log. */
+  info(line: string): void;
+  /** A record appended to the JSON-lines log. */
+  json(record: Record<string, unknown>): void;
+  /** Transient progress (TTY only); `done`/`total` in iterations. */
+  progress(done: number, total: number, note: string): void;
+}
+
+function stamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** h:mm:ss, or d day(s), h:mm:ss as mmcv prints ETAs. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const hms = `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+  return d ? `${d} day${d > 1 ? 's' : ''}, ${hms}` : hms;
+}
+
+export class FileLogSink implements LogSink {
+  readonly textPath: string;
+  readonly jsonPath: string;
+  private progressShown = false;
+
+  constructor(
+    workDir: string,
+    private readonly out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean } = process.stdout,
+    /** Echo lines to `out` (tests turn this off). */
+    private readonly echo = true,
+  ) {
+    mkdirSync(workDir, { recursive: true });
+    const base = stamp();
+    this.textPath = join(workDir, `${base}.log`);
+    this.jsonPath = join(workDir, `${base}.log.json`);
+  }
+
+  info(line: string): void {
+    const t = new Date().toISOString().replace('T', ' ').slice(0, 19);
+    appendFileSync(this.textPath, `${t} - ${line}\n`);
+    if (!this.echo) return;
+    if (this.progressShown) {
+      this.out.write('\r\x1b[2K');
+      this.progressShown = false;
+    }
+    this.out.write(`${line}\n`);
+  }
+
+  json(record: Record<string, unknown>): void {
+    appendFileSync(this.jsonPath, `${JSON.stringify(record)}\n`);
+  }
+
+  progress(done: number, total: number, note: string): void {
+    if (!this.echo || !this.out.isTTY) return;
+    const width = 30;
+    const filled = Math.min(width, Math.round((width * done) / Math.max(total, 1)));
+    const bar = `[${'='.repeat(filled)}${filled < width ? '>' : ''}${' '.repeat(Math.max(0, width - filled - 1))}]`;
+    this.out.write(`\r\x1b[2K${bar} ${done}/${total} ${note}`);
+    this.progressShown = true;
+  }
+}
+
+/** Keeps log records in memory (tests, embedding). */
+export class MemoryLogSink implements LogSink {
+  readonly lines: string[] = [];
+  readonly records: Record<string, unknown>[] = [];
+  info(line: string): void {
+    this.lines.push(line);
+  }
+  json(record: Record<string, unknown>): void {
+    this.records.push(record);
+  }
+  progress(): void {}
+}

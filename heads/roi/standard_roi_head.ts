@@ -1,0 +1,270 @@
+// mmdet 2.x StandardRoIHead with a bbox branch (Shared2FC) and a mask branch (FCN).
+// Training: per image, proposals are assigned to the ground truth (MaxIoU 0.5, GT added as proposals),
+// 512 RoIs sampled at 25% positives; the bbox branch learns softmax classification over all sampled
+// RoIs and class-specific deltas on the positives (both averaged over all sampled RoIs), the mask
+// branch learns per-pixel BCE on the GT class's channel of the positives.
+// Inference: softmax scores, class-specific decoding clipped to the image, score_thr, per-class NMS,
+// max_per_img, then masks for the kept boxes pasted into the original image and thresholded.
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../../nn/module';
+import { DeltaXYWHBBoxCoder } from '../bbox/delta_xywh_coder';
+import { MaxIoUAssigner } from '../bbox/max_iou_assigner';
+import { RandomSampler } from '../bbox/random_sampler';
+import { maskTargets } from '../mask/mask_target';
+import { batchedNms } from '../../ops/nms';
+import { pasteMask } from '../../ops/paste_mask';
+import { accuracy, bceWithLogits, l1Loss, softmaxCrossEntropy } from '../losses';
+import type { AssignerCfg, DetectionResult, ImageInfo, RcnnTestCfg, SamplerCfg } from '../types';
+import type { Proposals } from '../rpn/rpn_head';
+import { SingleRoIExtractor } from './single_roi_extractor';
+import { Shared2FCBBoxHead } from './shared2fc_bbox_head';
+import { FCNMaskHead } from './fcn_mask_head';
+
+export interface RcnnTrainCfg {
+  assigner: AssignerCfg;
+  sampler: SamplerCfg;
+  mask_size: number;
+  pos_weight?: number;
+}
+
+export interface StandardRoIHeadOptions {
+  bboxRoiExtractor: SingleRoIExtractor;
+  bboxHead: Shared2FCBBoxHead;
+  maskRoiExtractor: SingleRoIExtractor | null;
+  maskHead: FCNMaskHead | null;
+  coder: { means: [number, number, number, number]; stds: [number, number, number, number] };
+  regClassAgnostic?: boolean;
+  lossWeights?: { cls?: number; bbox?: number; mask?: number };
+}
+
+/** Ground truth of one image: boxes [G*4], labels [G], optional crowd boxes and bitmaps at pad size. */
+export interface ImageGt {
+  bboxes: Float32Array;
+  labels: Int32Array;
+  ignore?: Float32Array;
+  masks?: Uint8Array[];
+  /** [h, w] of the mask bitmaps. */
+  maskShape?: [number, number];
+}
+
+export interface RoiLosses {
+  loss_cls: tf.Scalar;
+  loss_bbox: tf.Scalar;
+  loss_mask?: tf.Scalar;
+  acc: tf.Scalar;
+}
+
+export class StandardRoIHead extends Module {
+  readonly bboxRoiExtractor: SingleRoIExtractor;
+  readonly bboxHead: Shared2FCBBoxHead;
+  readonly maskRoiExtractor: SingleRoIExtractor | null;
+  readonly maskHead: FCNMaskHead | null;
+  readonly coder: DeltaXYWHBBoxCoder;
+  readonly numClasses: number;
+
+  constructor(readonly opts: StandardRoIHeadOptions) {
+    super();
+    this.bboxRoiExtractor = opts.bboxRoiExtractor;
+    this.bboxHead = this.child('bbox_head', opts.bboxHead);
+    this.maskRoiExtractor = opts.maskRoiExtractor;
+    this.maskHead = opts.maskHead ? this.child('mask_head', opts.maskHead) : null;
+    this.coder = new DeltaXYWHBBoxCoder({ target_means: opts.coder.means, target_stds: opts.coder.stds });
+    this.numClasses = opts.bboxHead.opts.numClasses;
+  }
+
+  get withMask(): boolean {
+    return this.maskHead !== null && this.maskRoiExtractor !== null;
+  }
+
+  forwardTrain(feats: tf.Tensor4D[], proposals: Proposals[], gts: ImageGt[], cfg: RcnnTrainCfg, rng: () => number): RoiLosses {
+    const nc = this.numClasses;
+    const assigner = new MaxIoUAssigner(cfg.assigner);
+    const sampler = new RandomSampler(cfg.sampler);
+    const rois: number[] = [];
+    const labels: number[] = [];
+    const posRows: number[] = [];
+    const posLabels: number[] = [];
+    const posBoxes: number[] = [];
+    const posGtBoxes: number[] = [];
+    const posRois: number[] = [];
+    const maskTargetParts: Float32Array[] = [];
+    gts.forEach((gt, i) => {
+      const assign = assigner.assign(proposals[i].boxes, gt.bboxes, gt.ignore, gt.labels);
+      const res = sampler.sample(assign, proposals[i].boxes, gt.bboxes, gt.labels, rng);
+      const np = res.posInds.length;
+      for (let k = 0; k < np; k++) {
+        const b = res.posBboxes.subarray(k * 4, k * 4 + 4);
+        posRows.push(rois.length / 5);
+        rois.push(i, b[0], b[1], b[2], b[3]);
+        posRois.push(i, b[0], b[1], b[2], b[3]);
+        labels.push(res.posGtLabels[k]);
+        posLabels.push(res.posGtLabels[k]);
+        posBoxes.push(...b);
+        posGtBoxes.push(...res.posGtBboxes.subarray(k * 4, k * 4 + 4));
+      }
+      for (let k = 0; k < res.negInds.length; k++) {
+        const b = res.negBboxes.subarray(k * 4, k * 4 + 4);
+        rois.push(i, b[0], b[1], b[2], b[3]);
+        labels.push(nc);
+      }
+      if (this.withMask && np > 0) {
+        if (!gt.masks || !gt.maskShape) throw new Error('StandardRoIHead: the mask branch needs gt_masks for every image');
+        maskTargetParts.push(maskTargets(res.posBboxes, res.posAssignedGtInds, gt.masks, gt.maskShape[0], gt.maskShape[1], cfg.mask_size));
+      }
+    });
+    const k = labels.length;
+    const roiArr = Float32Array.from(rois);
+    const lw = this.opts.lossWeights ?? {};
+    const { cls, reg } = this.bboxHead.forward(this.bboxRoiExtractor.forward(feats, roiArr));
+    const labelArr = Int32Array.from(labels);
+    // mmdet BBoxHead.loss: CE averaged over RoIs with a positive label weight (all sampled ones).
+    const lossCls = tf.mul(softmaxCrossEntropy(cls, labelArr, new Float32Array(k).fill(1), k), lw.cls ?? 1) as tf.Scalar;
+    const acc = tf.scalar(accuracy(cls, labelArr));
+    let lossBbox: tf.Scalar;
+    const np = posRows.length;
+    if (np === 0) {
+      lossBbox = tf.mul(tf.sum(reg), 0) as tf.Scalar;
+    } else {
+      const agnostic = this.opts.regClassAgnostic ?? false;
+      const rows = posRows.map((r, j) => (agnostic ? r : r * nc + posLabels[j]));
+      const flat = tf.reshape(reg, [agnostic ? k : k * nc, 4]);
+      const pred = tf.gather(flat, tf.tensor1d(rows, 'int32'));
+      const target = this.coder.encode(tf.tensor2d(posBoxes, [np, 4]), tf.tensor2d(posGtBoxes, [np, 4]));
+      // mmdet 2.x divides the positives' L1 by the number of all sampled RoIs (bbox_targets.size(0)).
+      lossBbox = tf.mul(l1Loss(pred, target, k), lw.bbox ?? 1) as tf.Scalar;
+    }
+    const losses: RoiLosses = { loss_cls: lossCls, loss_bbox: lossBbox, acc };
+    if (this.withMask) {
+      const maskHead = this.maskHead as FCNMaskHead;
+      const extractor = this.maskRoiExtractor as SingleRoIExtractor;
+      const logits = maskHead.forward(extractor.forward(feats, Float32Array.from(posRois)));
+      if (np === 0) {
+        losses.loss_mask = tf.mul(tf.sum(logits), 0) as tf.Scalar;
+      } else {
+        const s = cfg.mask_size;
+        const onehot = tf.reshape(tf.oneHot(tf.tensor1d(posLabels, 'int32'), nc), [np, 1, 1, nc]);
+        const picked = tf.sum(tf.mul(logits, onehot), 3);
+        const target = tf.tensor3d(concat(maskTargetParts), [np, s, s]);
+        losses.loss_mask = tf.mul(tf.mean(bceWithLogits(picked, target)), lw.mask ?? 1) as tf.Scalar;
+      }
+    }
+    return losses;
+  }
+
+  /** Detections per image in original-image coordinates (mmdet simple_test with rescale=True). */
+  simpleTest(feats: tf.Tensor4D[], proposals: Proposals[], images: ImageInfo[], cfg: RcnnTestCfg): DetectionResult[] {
+    const nc = this.numClasses;
+    const roiList: number[] = [];
+    const counts: number[] = [];
+    proposals.forEach((p, i) => {
+      const n = p.scores.length;
+      counts.push(n);
+      for (let j = 0; j < n; j++) roiList.push(i, p.boxes[j * 4], p.boxes[j * 4 + 1], p.boxes[j * 4 + 2], p.boxes[j * 4 + 3]);
+    });
+    const rois = Float32Array.from(roiList);
+    const total = counts.reduce((a, b) => a + b, 0);
+    // Scores and boxes decoded per class on the device, then moved to the CPU for NMS.
+    const [scoreArr, boxArr] =
+      total === 0
+        ? [new Float32Array(0), new Float32Array(0)]
+        : tf.tidy(() => {
+            const { cls, reg } = this.bboxHead.forward(this.bboxRoiExtractor.forward(feats, rois));
+            const scores = tf.softmax(cls);
+            const perImage: tf.Tensor[] = [];
+            let start = 0;
+            counts.forEach((n, i) => {
+              if (n === 0) return;
+              const r = tf.tensor2d(rois.subarray(start * 5, (start + n) * 5), [n, 5]).slice([0, 1], [n, 4]);
+              const d = tf.slice(reg, [start, 0], [n, -1]);
+              const agnostic = this.opts.regClassAgnostic ?? false;
+              const reps = agnostic ? 1 : nc;
+              const rr = tf.reshape(tf.tile(r, [1, reps]), [n * reps, 4]) as tf.Tensor2D;
+              const dec = this.coder.decode(rr, tf.reshape(d, [n * reps, 4]) as tf.Tensor2D, images[i].imgShape);
+              perImage.push(tf.reshape(dec, [-1]));
+              start += n;
+            });
+            return [scores.dataSync() as Float32Array, tf.concat(perImage).dataSync() as Float32Array];
+          });
+    const agnostic = this.opts.regClassAgnostic ?? false;
+    const reps = agnostic ? 1 : nc;
+    const results: DetectionResult[] = [];
+    let start = 0;
+    proposals.forEach((_, i) => {
+      const n = counts[i];
+      const sf = images[i].scaleFactor;
+      const cand: { box: number[]; score: number; label: number }[] = [];
+      for (let j = 0; j < n; j++) {
+        for (let c = 0; c < nc; c++) {
+          const s = scoreArr[(start + j) * (nc + 1) + c];
+          if (!(s > cfg.score_thr)) continue;
+          const o = ((start + j) * reps + (agnostic ? 0 : c)) * 4;
+          cand.push({ box: [boxArr[o] / sf[0], boxArr[o + 1] / sf[1], boxArr[o + 2] / sf[2], boxArr[o + 3] / sf[3]], score: s, label: c });
+        }
+      }
+      start += n;
+      const b = new Float32Array(cand.length * 4);
+      const s = new Float32Array(cand.length);
+      const l = new Int32Array(cand.length);
+      cand.forEach((d, j) => {
+        b.set(d.box, j * 4);
+        s[j] = d.score;
+        l[j] = d.label;
+      });
+      const keep = cand.length ? batchedNms(b, s, l, cfg.nms.iou_threshold, cfg.max_per_img) : new Int32Array(0);
+      const m = keep.length;
+      const res: DetectionResult = { bboxes: new Float32Array(m * 4), scores: new Float32Array(m), labels: new Int32Array(m) };
+      keep.forEach((kk, j) => {
+        res.bboxes.set(b.subarray(kk * 4, kk * 4 + 4), j * 4);
+        res.scores[j] = s[kk];
+        res.labels[j] = l[kk];
+      });
+      results.push(res);
+    });
+    if (this.withMask) this.addMasks(feats, results, images, cfg);
+    return results;
+  }
+
+  /** Mask branch on the final boxes (rescaled back into the network input), pasted at original size. */
+  private addMasks(feats: tf.Tensor4D[], results: DetectionResult[], images: ImageInfo[], cfg: RcnnTestCfg): void {
+    const nc = this.numClasses;
+    const roiList: number[] = [];
+    results.forEach((r, i) => {
+      const sf = images[i].scaleFactor;
+      for (let j = 0; j < r.scores.length; j++) roiList.push(i, r.bboxes[j * 4] * sf[0], r.bboxes[j * 4 + 1] * sf[1], r.bboxes[j * 4 + 2] * sf[2], r.bboxes[j * 4 + 3] * sf[3]);
+    });
+    const total = roiList.length / 5;
+    const labels = results.flatMap((r) => Array.from(r.labels));
+    let probs: Float32Array = new Float32Array(0);
+    let size = 0;
+    if (total > 0) {
+      const t = tf.tidy(() => {
+        const logits = (this.maskHead as FCNMaskHead).forward((this.maskRoiExtractor as SingleRoIExtractor).forward(feats, Float32Array.from(roiList)));
+        const onehot = tf.reshape(tf.oneHot(tf.tensor1d(labels, 'int32'), nc), [total, 1, 1, nc]);
+        return tf.sigmoid(tf.sum(tf.mul(logits, onehot), 3));
+      });
+      size = t.shape[1] as number;
+      probs = t.dataSync() as Float32Array;
+      t.dispose();
+    }
+    let o = 0;
+    results.forEach((r, i) => {
+      const [h, w] = images[i].oriShape;
+      r.masks = [];
+      for (let j = 0; j < r.scores.length; j++, o++) {
+        const p = probs.subarray(o * size * size, (o + 1) * size * size);
+        const b = r.bboxes;
+        r.masks.push(pasteMask(p, size, [b[j * 4], b[j * 4 + 1], b[j * 4 + 2], b[j * 4 + 3]], h, w, cfg.mask_thr_binary));
+      }
+    });
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,258 @@
+// The region proposal network of mmdet 2.x (`RPNHead`): a shared 3x3 conv + ReLU on every FPN level,
+// then per-anchor objectness (sigmoid, one channel per anchor) and box deltas. Training assigns anchors
+// to ground truth (MaxIoU 0.7/0.3, low-quality matches), samples 256 anchors per image and averages the
+// losses over all sampled anchors of the batch; inference keeps nms_pre per level, decodes, drops
+// small boxes and runs NMS across levels with the level as the batch index.
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../../nn/module';
+import { Conv2d } from '../../nn/layers';
+import { normal } from '../../nn/init';
+import { AnchorGenerator } from '../bbox/anchor_generator';
+import { DeltaXYWHBBoxCoder } from '../bbox/delta_xywh_coder';
+import { MaxIoUAssigner } from '../bbox/max_iou_assigner';
+import { RandomSampler } from '../bbox/random_sampler';
+import { batchedNms } from '../../ops/nms';
+import { l1Loss, sigmoidCrossEntropy } from '../losses';
+import type { AssignerCfg, ImageInfo, ProposalCfg, SamplerCfg } from '../types';
+
+export interface RPNHeadOptions {
+  inChannels: number;
+  featChannels: number;
+  anchor: { scales: number[]; ratios: number[]; strides: number[] };
+  coder: { means: [number, number, number, number]; stds: [number, number, number, number] };
+  lossClsWeight?: number;
+  lossBboxWeight?: number;
+}
+
+export interface RpnTrainCfg {
+  assigner: AssignerCfg;
+  sampler: SamplerCfg;
+}
+
+/** Raw head outputs per level: objectness logits [N,H,W,A] and deltas [N,H,W,4A]. */
+export interface RpnOutputs {
+  cls: tf.Tensor4D[];
+  reg: tf.Tensor4D[];
+}
+
+/** Proposals of one image: boxes [P*4] (x1,y1,x2,y2 in the resized image) and objectness scores. */
+export interface Proposals {
+  boxes: Float32Array;
+  scores: Float32Array;
+}
+
+const std001 = (s: number[]) => normal(s, 0, 0.01);
+const zeros = (s: number[]) => tf.zeros(s);
+
+export class RPNHead extends Module {
+  readonly rpnConv: Conv2d;
+  readonly rpnCls: Conv2d;
+  readonly rpnReg: Conv2d;
+  readonly anchors: AnchorGenerator;
+  readonly coder: DeltaXYWHBBoxCoder;
+  readonly numAnchors: number;
+  private readonly anchorCache = new Map<string, Float32Array[]>();
+
+  constructor(readonly opts: RPNHeadOptions) {
+    super();
+    const { inChannels, featChannels } = opts;
+    this.numAnchors = opts.anchor.scales.length * opts.anchor.ratios.length;
+    // mmdet 2.x RPNHead init_cfg: Normal(layer='Conv2d', std=0.01), bias 0, for all three convs.
+    this.rpnConv = this.child('rpn_conv', new Conv2d(inChannels, featChannels, 3, { padding: 1, weightInit: std001, biasInit: zeros }));
+    this.rpnCls = this.child('rpn_cls', new Conv2d(featChannels, this.numAnchors, 1, { weightInit: std001, biasInit: zeros }));
+    this.rpnReg = this.child('rpn_reg', new Conv2d(featChannels, this.numAnchors * 4, 1, { weightInit: std001, biasInit: zeros }));
+    this.anchors = new AnchorGenerator({ strides: opts.anchor.strides, ratios: opts.anchor.ratios, scales: opts.anchor.scales });
+    this.coder = new DeltaXYWHBBoxCoder({ target_means: opts.coder.means, target_stds: opts.coder.stds });
+  }
+
+  forward(feats: tf.Tensor4D[]): RpnOutputs {
+    const cls: tf.Tensor4D[] = [];
+    const reg: tf.Tensor4D[] = [];
+    for (const f of feats) {
+      const x = tf.relu(this.rpnConv.forward(f));
+      cls.push(this.rpnCls.forward(x));
+      reg.push(this.rpnReg.forward(x));
+    }
+    return { cls, reg };
+  }
+
+  /** Anchors per level for these feature sizes, (h, w, anchor) order, cached by size. */
+  gridAnchors(featSizes: [number, number][]): Float32Array[] {
+    const key = featSizes.map((s) => s.join('x')).join(',');
+    let a = this.anchorCache.get(key);
+    if (!a) {
+      a = this.anchors.gridAnchors(featSizes);
+      this.anchorCache.set(key, a);
+    }
+    return a;
+  }
+
+  /**
+   * Losses of a batch. `gtBboxes[i]` is [G*4]; `gtIgnore[i]` optional crowd boxes [M*4].
+   * Returns loss_rpn_cls and loss_rpn_bbox (scalars, inside the caller's tidy/variableGrads).
+   */
+  loss(
+    out: RpnOutputs,
+    gtBboxes: Float32Array[],
+    gtIgnore: (Float32Array | undefined)[],
+    images: ImageInfo[],
+    cfg: RpnTrainCfg,
+    rng: () => number,
+  ): { loss_rpn_cls: tf.Scalar; loss_rpn_bbox: tf.Scalar } {
+    const n = out.cls[0].shape[0];
+    const featSizes = out.cls.map((c) => [c.shape[1], c.shape[2]] as [number, number]);
+    const levelAnchors = this.gridAnchors(featSizes);
+    const total = levelAnchors.reduce((a, l) => a + l.length / 4, 0);
+    const allAnchors = concatF32(levelAnchors);
+    const assigner = new MaxIoUAssigner(cfg.assigner);
+    const sampler = new RandomSampler(cfg.sampler);
+    const labels = new Float32Array(n * total);
+    const weights = new Float32Array(n * total);
+    const posIdx: number[] = [];
+    const posAnchors: number[] = [];
+    const posGt: number[] = [];
+    let numSamples = 0;
+    for (let i = 0; i < n; i++) {
+      // mmdet (allowed_border -1): only anchors on this image's padded area take part (valid_flags).
+      const valid = concatU8(this.anchors.validFlags(featSizes, images[i].padShape));
+      const map: number[] = [];
+      for (let j = 0; j < total; j++) if (valid[j]) map.push(j);
+      const anchors = map.length === total ? allAnchors : gatherBoxes(allAnchors, map);
+      const assign = assigner.assign(anchors, gtBboxes[i], gtIgnore[i]);
+      const res = sampler.sample(assign, anchors, gtBboxes[i], undefined, rng);
+      for (const jj of res.negInds) weights[i * total + map[jj]] = 1;
+      res.posInds.forEach((jj, k) => {
+        const j = map[jj];
+        labels[i * total + j] = 1;
+        weights[i * total + j] = 1;
+        posIdx.push(i * total + j);
+        for (let c = 0; c < 4; c++) {
+          posAnchors.push(res.posBboxes[k * 4 + c]);
+          posGt.push(res.posGtBboxes[k * 4 + c]);
+        }
+      });
+      numSamples += res.posInds.length + res.negInds.length;
+    }
+    // mmdet 2.x: with a sampler, both losses average over all sampled anchors of the batch.
+    const avg = Math.max(numSamples, 1);
+    const clsFlat = tf.concat(out.cls.map((c) => tf.reshape(c, [n, -1])), 1);
+    const lossCls = tf.mul(
+      sigmoidCrossEntropy(clsFlat, tf.tensor2d(labels, [n, total]), tf.tensor2d(weights, [n, total]), avg),
+      this.opts.lossClsWeight ?? 1,
+    ) as tf.Scalar;
+    const regFlat = tf.reshape(tf.concat(out.reg.map((r) => tf.reshape(r, [n, -1, 4])), 1), [n * total, 4]);
+    let lossBbox: tf.Scalar;
+    if (posIdx.length === 0) {
+      lossBbox = tf.mul(tf.sum(regFlat), 0) as tf.Scalar;
+    } else {
+      const pred = tf.gather(regFlat, tf.tensor1d(posIdx, 'int32'));
+      const p = posIdx.length;
+      const target = this.coder.encode(tf.tensor2d(posAnchors, [p, 4]), tf.tensor2d(posGt, [p, 4]));
+      lossBbox = tf.mul(l1Loss(pred, target, avg), this.opts.lossBboxWeight ?? 1) as tf.Scalar;
+    }
+    return { loss_rpn_cls: lossCls, loss_rpn_bbox: lossBbox };
+  }
+
+  /**
+   * Proposals per image (mmdet RPNHead._get_bboxes_single + _bbox_post_process): top nms_pre anchors
+   * by objectness per level, decoded and clipped to the image, boxes with w or h <= min_bbox_size
+   * dropped, NMS with the level as batch index, then the best max_per_img. Runs on the CPU after the
+   * forward (proposals carry no gradient).
+   */
+  getProposals(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): Proposals[] {
+    const n = out.cls[0].shape[0];
+    const levelAnchors = this.gridAnchors(out.cls.map((c) => [c.shape[1], c.shape[2]]));
+    const result: Proposals[] = [];
+    for (let i = 0; i < n; i++) {
+      const [imgH, imgW] = images[i].imgShape;
+      const boxesL: Float32Array[] = [];
+      const scoresL: Float32Array[] = [];
+      const levelsL: Int32Array[] = [];
+      out.cls.forEach((cls, l) => {
+        const [boxes, scores] = tf.tidy(() => {
+          const s = tf.sigmoid(tf.reshape(tf.slice(cls, [i, 0, 0, 0], [1, -1, -1, -1]), [-1])) as tf.Tensor1D;
+          const d = tf.reshape(tf.slice(out.reg[l], [i, 0, 0, 0], [1, -1, -1, -1]), [-1, 4]) as tf.Tensor2D;
+          let a = tf.tensor2d(levelAnchors[l], [levelAnchors[l].length / 4, 4]);
+          let sc = s;
+          let dd = d;
+          if (cfg.nms_pre > 0 && s.shape[0] > cfg.nms_pre) {
+            const top = tf.topk(s, cfg.nms_pre, true);
+            sc = top.values as tf.Tensor1D;
+            dd = tf.gather(d, top.indices);
+            a = tf.gather(a, top.indices);
+          }
+          return [this.coder.decode(a, dd, [imgH, imgW]), sc];
+        });
+        boxesL.push(boxes.dataSync() as Float32Array);
+        scoresL.push(scores.dataSync() as Float32Array);
+        levelsL.push(new Int32Array(scores.shape[0]).fill(l));
+        tf.dispose([boxes, scores]);
+      });
+      result.push(filterAndNms(concatF32(boxesL), concatF32(scoresL), concatI32(levelsL), cfg));
+    }
+    return result;
+  }
+}
+
+/** Drops boxes with w or h <= min_bbox_size, then level-batched NMS and the best max_per_img. */
+function filterAndNms(boxes: Float32Array, scores: Float32Array, levels: Int32Array, cfg: ProposalCfg): Proposals {
+  const minSize = cfg.min_bbox_size ?? 0;
+  const keep: number[] = [];
+  for (let k = 0; k < scores.length; k++) {
+    const w = boxes[k * 4 + 2] - boxes[k * 4];
+    const h = boxes[k * 4 + 3] - boxes[k * 4 + 1];
+    if (w > minSize && h > minSize) keep.push(k);
+  }
+  const b = new Float32Array(keep.length * 4);
+  const s = new Float32Array(keep.length);
+  const lv = new Int32Array(keep.length);
+  keep.forEach((k, j) => {
+    b.set(boxes.subarray(k * 4, k * 4 + 4), j * 4);
+    s[j] = scores[k];
+    lv[j] = levels[k];
+  });
+  const kept = batchedNms(b, s, lv, cfg.nms.iou_threshold, cfg.max_per_img);
+  const ob = new Float32Array(kept.length * 4);
+  const os = new Float32Array(kept.length);
+  kept.forEach((k, j) => {
+    ob.set(b.subarray(k * 4, k * 4 + 4), j * 4);
+    os[j] = s[k];
+  });
+  return { boxes: ob, scores: os };
+}
+
+export function concatF32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function concatU8(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function gatherBoxes(boxes: Float32Array, idx: number[]): Float32Array {
+  const out = new Float32Array(idx.length * 4);
+  idx.forEach((j, t) => out.set(boxes.subarray(j * 4, j * 4 + 4), t * 4));
+  return out;
+}
+
+export function concatI32(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+// Plain config and data shapes shared by the detection heads (mmdet 2.x field names where they are config).
+
+/** MaxIoUAssigner settings (train_cfg.{rpn,rcnn}.assigner without `type`). */
+export interface AssignerCfg {
+  pos_iou_thr: number;
+  neg_iou_thr: number;
+  min_pos_iou: number;
+  match_low_quality?: boolean;
+  ignore_iof_thr?: number;
+  gt_max_assign_all?: boolean;
+}
+
+/** RandomSampler settings (train_cfg.{rpn,rcnn}.sampler without `type`). */
+export interface SamplerCfg {
+  num: number;
+  pos_fraction: number;
+  neg_pos_ub?: number;
+  add_gt_as_proposals?: boolean;
+}
+
+/** rpn_proposal / test_cfg.rpn. */
+export interface ProposalCfg {
+  nms_pre: number;
+  max_per_img: number;
+  nms: { type?: 'nms'; iou_threshold: number };
+  min_bbox_size?: number;
+}
+
+/** test_cfg.rcnn. */
+export interface RcnnTestCfg {
+  score_thr: number;
+  nms: { type?: 'nms'; iou_threshold: number };
+  max_per_img: number;
+  mask_thr_binary: number;
+}
+
+/** What the heads need to know about one image of a batch. */
+export interface ImageInfo {
+  /** [h, w] of the resized image inside the padded batch tensor. */
+  imgShape: [number, number];
+  /** [h, w] of the padded image (its part of the batch tensor). */
+  padShape: [number, number];
+  /** [h, w] of the original image (results are returned at this size). */
+  oriShape: [number, number];
+  /** [w, h, w, h] resize factors from the original to the resized image. */
+  scaleFactor: [number, number, number, number];
+}
+
+/** Detections of one image in original-image coordinates. */
+export interface DetectionResult {
+  /** [n*4] x1, y1, x2, y2. */
+  bboxes: Float32Array;
+  scores: Float32Array;
+  /** Contiguous labels 0..num_classes-1. */
+  labels: Int32Array;
+  /** One 0/1 bitmap of oriShape (row-major) per detection, when the model has a mask head. */
+  masks?: Uint8Array[];
+}

@@ -1,0 +1,214 @@
+// mmseg 0.30 EncoderDecoder: backbone -> neck -> decode head. Training returns the decode head's
+// losses ('decode.loss_ce', 'decode.acc_seg'); inference is whole-image or sliding-window, with
+// optional horizontal flip, and returns per-image label maps at the original image size.
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module';
+import type { TrainableModel } from '../core/registry';
+import { UserError } from '../core/errors';
+import type { ImgMeta, SegBatch } from '../datasets/types';
+import { FPN, checkFpnInChannels } from '../necks/fpn';
+import { FPNHead } from '../heads/seg/fpn_head';
+import { resizeBilinear } from '../heads/seg/resize';
+import { checkLabelValues, segAccuracy, segCrossEntropy } from '../heads/seg/seg_loss';
+
+/** A backbone in fork_feat mode: NHWC features, finest first, with known channel counts. */
+export interface FeatureBackbone extends Module {
+  forwardFeatures(x: tf.Tensor4D): tf.Tensor4D[];
+}
+
+export interface BackboneInfo {
+  module: FeatureBackbone;
+  /** Channels of each output level (what the neck's in_channels must equal). */
+  channels: number[];
+  /** Pads a batch (bottom/right) to a size the backbone accepts; identity when any size works. */
+  padInput?: (x: tf.Tensor4D) => tf.Tensor4D;
+}
+
+export interface SegLossCfg {
+  type: 'CrossEntropyLoss';
+  use_sigmoid?: false;
+  loss_weight?: number;
+  /** mmseg >= 0.24 option; false (the 0.30 default, what the recipe used) averages over all pixels. */
+  avg_non_ignore?: boolean;
+}
+
+export interface SegTestCfg {
+  mode: 'whole' | 'slide';
+  /** Sliding window (h, w) and stride (h, w), required in slide mode. */
+  crop_size?: [number, number];
+  stride?: [number, number];
+  /** Also predict on the horizontally flipped image and average the softmax scores (mmseg aug_test). */
+  flip?: boolean;
+}
+
+export interface EncoderDecoderOptions {
+  backbone: BackboneInfo;
+  neck: FPN;
+  decodeHead: FPNHead;
+  loss?: SegLossCfg;
+  ignoreIndex?: number;
+  testCfg?: SegTestCfg;
+}
+
+/** One image's prediction: class indices at the original image size, row-major. */
+export interface SegResult {
+  filename: string;
+  height: number;
+  width: number;
+  sem_seg: Uint8Array | Int32Array;
+}
+
+/** The module tree; its state_dict keys are mmseg's (`backbone.*`, `neck.*`, `decode_head.*`). */
+export class SegmentorNet extends Module {
+  constructor(
+    readonly backbone: FeatureBackbone,
+    readonly neck: FPN,
+    readonly decodeHead: FPNHead,
+    private readonly padInput?: (x: tf.Tensor4D) => tf.Tensor4D,
+  ) {
+    super();
+    this.child('backbone', backbone);
+    this.child('neck', neck);
+    this.child('decode_head', decodeHead);
+  }
+
+  /** mmseg encode_decode: logits resized (bilinear, align_corners False) to the input size, NHWC. */
+  encodeDecode(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [, h, w] = x.shape;
+      const xp = this.padInput ? this.padInput(x) : x;
+      const logits = this.decodeHead.forward(this.neck.forward(this.backbone.forwardFeatures(xp)));
+      // With padding, the logits cover the padded canvas: resize to it, then drop the padding.
+      const [, hp, wp] = xp.shape;
+      const full = resizeBilinear(logits, [hp, wp], this.decodeHead.alignCorners);
+      return hp === h && wp === w ? full : (tf.slice(full, [0, 0, 0, 0], [-1, h, w, -1]) as tf.Tensor4D);
+    });
+  }
+}
+
+export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
+  readonly module: SegmentorNet;
+  readonly numClasses: number;
+  readonly ignoreIndex: number;
+  readonly loss: Required<Omit<SegLossCfg, 'use_sigmoid'>>;
+  testCfg: SegTestCfg;
+
+  constructor(opts: EncoderDecoderOptions) {
+    checkFpnInChannels(opts.backbone.channels, opts.neck.inChannels);
+    const neckOuts = opts.neck.numOuts;
+    const headIn = opts.decodeHead.inChannels;
+    if (opts.decodeHead.inIndex.some((i) => i >= neckOuts) || headIn.some((c) => c !== opts.neck.outChannels)) {
+      throw new UserError(
+        `decode_head.in_channels [${headIn.join(', ')}] / in_index [${opts.decodeHead.inIndex.join(', ')}] do not fit the neck's ${neckOuts} outputs of ${opts.neck.outChannels} channels`,
+      );
+    }
+    this.module = new SegmentorNet(opts.backbone.module, opts.neck, opts.decodeHead, opts.backbone.padInput);
+    this.numClasses = opts.decodeHead.numClasses;
+    this.ignoreIndex = opts.ignoreIndex ?? 255;
+    this.loss = { type: 'CrossEntropyLoss', loss_weight: opts.loss?.loss_weight ?? 1, avg_non_ignore: opts.loss?.avg_non_ignore ?? false };
+    this.testCfg = opts.testCfg ?? { mode: 'whole' };
+    if (this.testCfg.mode === 'slide' && (!this.testCfg.crop_size || !this.testCfg.stride)) {
+      throw new UserError('test_cfg.mode "slide" needs test_cfg.crop_size and test_cfg.stride');
+    }
+  }
+
+  /** Checks every image's label map; the error names the image whose labels are wrong. */
+  private checkLabels(batch: SegBatch): void {
+    const [n, h, w] = batch.shape;
+    const gt = batch.gt_semantic_seg!;
+    for (let i = 0; i < n; i++) {
+      const meta = batch.metas[i];
+      checkLabelValues(gt.subarray(i * h * w, (i + 1) * h * w), this.numClasses, this.ignoreIndex, `label map of ${meta?.filename ?? `image ${i}`}`);
+    }
+  }
+
+  forwardTrain(batch: SegBatch): Record<string, tf.Scalar> {
+    if (!batch.gt_semantic_seg) throw new UserError('training batch has no gt_semantic_seg (the train pipeline needs LoadAnnotations)');
+    this.checkLabels(batch);
+    const [n, h, w] = batch.shape;
+    return tf.tidy(() => {
+      const x = tf.tensor4d(batch.data, batch.shape);
+      const labels = tf.tensor3d(Int32Array.from(batch.gt_semantic_seg!), [n, h, w], 'int32');
+      const head = this.module.decodeHead;
+      const logits = head.forward(this.module.neck.forward(this.module.backbone.forwardFeatures(x)));
+      // BaseDecodeHead.losses: logits resized to the label size before the loss.
+      const up = resizeBilinear(logits, [h, w], head.alignCorners);
+      return {
+        'decode.loss_ce': segCrossEntropy(up, labels, { ignoreIndex: this.ignoreIndex, lossWeight: this.loss.loss_weight, avgNonIgnore: this.loss.avg_non_ignore }),
+        'decode.acc_seg': segAccuracy(up, labels, this.ignoreIndex),
+      };
+    });
+  }
+
+  /** Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] (mmseg `inference`, rescale=True). */
+  inferenceScores(img: tf.Tensor4D, meta: Pick<ImgMeta, 'ori_shape' | 'img_shape'>): tf.Tensor4D {
+    return tf.tidy(() => {
+      const once = (x: tf.Tensor4D) => {
+        const logit = this.testCfg.mode === 'slide' ? this.slideLogits(x) : this.module.encodeDecode(x);
+        // whole: crop away any padding (img_shape), then resize to ori_shape; slide resizes directly.
+        const [ih, iw] = meta.img_shape;
+        const cropped = this.testCfg.mode === 'whole' && (logit.shape[1] > ih || logit.shape[2] > iw) ? (tf.slice(logit, [0, 0, 0, 0], [-1, ih, iw, -1]) as tf.Tensor4D) : logit;
+        return tf.softmax(resizeBilinear(cropped, [meta.ori_shape[0], meta.ori_shape[1]], this.module.decodeHead.alignCorners)) as tf.Tensor4D;
+      };
+      let scores = once(img);
+      if (this.testCfg.flip) {
+        const flipped = tf.reverse(once(tf.reverse(img, 2) as tf.Tensor4D), 2) as tf.Tensor4D;
+        scores = tf.div(tf.add(scores, flipped), 2);
+      }
+      return scores;
+    });
+  }
+
+  /** mmseg slide_inference: overlapping crops, logits summed and divided by the per-pixel count. */
+  slideLogits(img: tf.Tensor4D): tf.Tensor4D {
+    const [hCrop, wCrop] = this.testCfg.crop_size!;
+    const [hStride, wStride] = this.testCfg.stride!;
+    const [, hImg, wImg] = img.shape;
+    const hGrids = Math.floor(Math.max(hImg - hCrop + hStride - 1, 0) / hStride) + 1;
+    const wGrids = Math.floor(Math.max(wImg - wCrop + wStride - 1, 0) / wStride) + 1;
+    return tf.tidy(() => {
+      let preds: tf.Tensor4D = tf.zeros([1, hImg, wImg, this.numClasses]);
+      const count = new Float32Array(hImg * wImg);
+      for (let hi = 0; hi < hGrids; hi++) {
+        for (let wi = 0; wi < wGrids; wi++) {
+          const y2 = Math.min(hi * hStride + hCrop, hImg);
+          const x2 = Math.min(wi * wStride + wCrop, wImg);
+          const y1 = Math.max(y2 - hCrop, 0);
+          const x1 = Math.max(x2 - wCrop, 0);
+          const crop = tf.slice(img, [0, y1, x1, 0], [1, y2 - y1, x2 - x1, 3]) as tf.Tensor4D;
+          const logit = this.module.encodeDecode(crop);
+          const prev = preds;
+          preds = tf.add(preds, tf.pad(logit, [[0, 0], [y1, hImg - y2], [x1, wImg - x2], [0, 0]]));
+          prev.dispose();
+          for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) count[y * wImg + x] += 1;
+        }
+      }
+      return tf.div(preds, tf.tensor4d(count, [1, hImg, wImg, 1]));
+    });
+  }
+
+  /** Predicts one label map per image of the batch, each at its original size. */
+  predict(batch: SegBatch): SegResult[] {
+    const [n, H, W, C] = batch.shape;
+    const out: SegResult[] = [];
+    for (let i = 0; i < n; i++) {
+      const meta = batch.metas[i];
+      const [ih, iw] = meta.img_shape;
+      const pred = tf.tidy(() => {
+        const full = tf.tensor4d(batch.data.subarray(i * H * W * C, (i + 1) * H * W * C), [1, H, W, C]);
+        // Test batches are collated with padding; mmseg tests one unpadded image at a time.
+        const img = ih === H && iw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ih, iw, C]) as tf.Tensor4D);
+        return tf.argMax(this.inferenceScores(img, meta), -1);
+      });
+      const data = pred.dataSync() as Int32Array;
+      const labels = this.numClasses <= 256 ? Uint8Array.from(data) : Int32Array.from(data);
+      pred.dispose();
+      out.push({ filename: meta.filename, height: meta.ori_shape[0], width: meta.ori_shape[1], sem_seg: labels });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.module.dispose();
+  }
+}

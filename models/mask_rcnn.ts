@@ -1,0 +1,205 @@
+// Mask R-CNN (mmdet 2.x `MaskRCNN` = TwoStageDetector): backbone -> FPN -> RPN -> StandardRoIHead.
+// `forwardTrain` returns the loss dict the runner differentiates; `predict` returns per-image
+// detections in original-image coordinates with masks as COCO compressed RLE.
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module';
+import { Rng } from '../core/rng';
+import type { LossDict, TrainableModel } from '../core/registry';
+import type { DetBatch, ImgMeta } from '../datasets/types';
+import type { FPN } from '../necks/fpn';
+import { type Proposals, RPNHead, type RpnOutputs, type RpnTrainCfg } from '../heads/rpn/rpn_head';
+import { type ImageGt, type RcnnTrainCfg, StandardRoIHead } from '../heads/roi/standard_roi_head';
+import type { DetectionResult, ImageInfo, ProposalCfg, RcnnTestCfg } from '../heads/types';
+import { bitmapToRle, type RleObject } from './mask_encoding';
+
+/** A backbone producing multi-scale NHWC features, finest first. */
+export interface Backbone extends Module {
+  forward(x: tf.Tensor4D): tf.Tensor4D[];
+}
+
+export interface MaskRCNNTrainCfg {
+  rpn: RpnTrainCfg;
+  rpn_proposal: ProposalCfg;
+  rcnn: RcnnTrainCfg;
+}
+
+export interface MaskRCNNTestCfg {
+  rpn: ProposalCfg;
+  rcnn: RcnnTestCfg;
+}
+
+/** Detections of one image; `masks` are COCO compressed RLE at the original image size. */
+export interface InstanceResult {
+  bboxes: Float32Array;
+  scores: Float32Array;
+  labels: Int32Array;
+  masks?: RleObject[];
+}
+
+/** The parameter tree, with mmdet's top-level names (backbone., neck., rpn_head., roi_head.). */
+class MaskRCNNModule extends Module {
+  constructor(backbone: Backbone, neck: FPN, rpn: RPNHead, roi: StandardRoIHead) {
+    super();
+    this.child('backbone', backbone);
+    this.child('neck', neck);
+    this.child('rpn_head', rpn);
+    this.child('roi_head', roi);
+  }
+}
+
+export interface MaskRCNNParts {
+  backbone: Backbone;
+  neck: FPN;
+  rpnHead: RPNHead;
+  roiHead: StandardRoIHead;
+  trainCfg: MaskRCNNTrainCfg;
+  testCfg: MaskRCNNTestCfg;
+  /** Seed of the anchor/RoI sampling stream. */
+  seed?: number;
+}
+
+export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
+  readonly module: Module;
+  readonly backbone: Backbone;
+  readonly neck: FPN;
+  readonly rpnHead: RPNHead;
+  readonly roiHead: StandardRoIHead;
+  readonly trainCfg: MaskRCNNTrainCfg;
+  readonly testCfg: MaskRCNNTestCfg;
+  readonly rng: Rng;
+
+  constructor(parts: MaskRCNNParts) {
+    this.backbone = parts.backbone;
+    this.neck = parts.neck;
+    this.rpnHead = parts.rpnHead;
+    this.roiHead = parts.roiHead;
+    this.trainCfg = parts.trainCfg;
+    this.testCfg = parts.testCfg;
+    this.rng = new Rng(parts.seed ?? 0);
+    this.module = new MaskRCNNModule(parts.backbone, parts.neck, parts.rpnHead, parts.roiHead);
+  }
+
+  /** FPN features of a batch (NHWC). */
+  extractFeats(x: tf.Tensor4D): tf.Tensor4D[] {
+    return this.neck.forward(this.backbone.forward(x));
+  }
+
+  forwardTrain(batch: DetBatch): LossDict {
+    if (!batch.gt_bboxes || !batch.gt_labels) throw new Error('MaskRCNN.forwardTrain: the batch has no gt_bboxes/gt_labels (use a training pipeline with LoadAnnotations)');
+    const rng = () => this.rng.next();
+    const gts = batchGts(batch);
+    const x = tf.tensor4d(batch.data, batch.shape);
+    const feats = this.extractFeats(x);
+    const rpnOut = this.rpnHead.forward(feats);
+    const rpnLosses = this.rpnHead.loss(
+      rpnOut,
+      gts.map((g) => g.bboxes),
+      gts.map((g) => g.ignore),
+      batch.metas.map(imageInfo),
+      this.trainCfg.rpn,
+      rng,
+    );
+    const proposals = this.rpnHead.getProposals(rpnOut, batch.metas.map(imageInfo), this.trainCfg.rpn_proposal);
+    const roi = this.roiHead.forwardTrain(feats, proposals, gts, this.trainCfg.rcnn, rng);
+    const out: LossDict = { ...rpnLosses, loss_cls: roi.loss_cls, loss_bbox: roi.loss_bbox, acc: roi.acc };
+    if (roi.loss_mask) out.loss_mask = roi.loss_mask;
+    return out;
+  }
+
+  /** Proposals of a batch with the test settings (for inspection and tests). */
+  proposals(batch: DetBatch): Proposals[] {
+    return this.inEvalMode(() => {
+      const feats = tf.tidy(() => this.extractFeats(tf.tensor4d(batch.data, batch.shape)));
+      const rpnOut = this.rpnForward(feats);
+      const p = this.rpnHead.getProposals(rpnOut, batch.metas.map(imageInfo), this.testCfg.rpn);
+      tf.dispose([feats, rpnOut.cls, rpnOut.reg]);
+      return p;
+    });
+  }
+
+  /** Detections with bitmap masks (original image size, row-major), as the RoI head produces them. */
+  predictBitmaps(batch: DetBatch): DetectionResult[] {
+    return this.inEvalMode(() => {
+      const infos = batch.metas.map(imageInfo);
+      const feats = tf.tidy(() => this.extractFeats(tf.tensor4d(batch.data, batch.shape)));
+      try {
+        const rpnOut = this.rpnForward(feats);
+        const proposals = this.rpnHead.getProposals(rpnOut, infos, this.testCfg.rpn);
+        tf.dispose([rpnOut.cls, rpnOut.reg]);
+        return this.roiHead.simpleTest(feats, proposals, infos, this.testCfg.rcnn);
+      } finally {
+        tf.dispose(feats);
+      }
+    });
+  }
+
+  /** Detections per image, masks as COCO compressed RLE (memory stays small over a whole val set). */
+  predict(batch: DetBatch): InstanceResult[] {
+    return this.predictBitmaps(batch).map((r, i) => {
+      const out: InstanceResult = { bboxes: r.bboxes, scores: r.scores, labels: r.labels };
+      if (r.masks) {
+        const [h, w] = batch.metas[i].ori_shape;
+        out.masks = r.masks.map((m) => bitmapToRle(m, h, w));
+      }
+      return out;
+    });
+  }
+
+  /** RPN outputs kept outside any tidy (the caller disposes them). */
+  private rpnForward(feats: tf.Tensor4D[]): RpnOutputs {
+    const [cls, reg] = tf.tidy(() => {
+      const o = this.rpnHead.forward(feats);
+      return [o.cls, o.reg];
+    });
+    return { cls, reg };
+  }
+
+  dispose(): void {
+    this.module.dispose();
+  }
+
+  private inEvalMode<T>(fn: () => T): T {
+    const was = this.module.training;
+    this.module.eval();
+    try {
+      return fn();
+    } finally {
+      this.module.train(was);
+    }
+  }
+}
+
+export function imageInfo(m: ImgMeta): ImageInfo {
+  return {
+    imgShape: [m.img_shape[0], m.img_shape[1]],
+    padShape: [m.pad_shape[0], m.pad_shape[1]],
+    oriShape: [m.ori_shape[0], m.ori_shape[1]],
+    scaleFactor: [...m.scale_factor],
+  };
+}
+
+/**
+ * Ground truth of each image of a batch. Boxes with zero or negative width/height (which mmdet's
+ * dataset drops on loading) are dropped here too, with their labels and masks, so they cannot
+ * produce infinite regression targets.
+ */
+export function batchGts(batch: DetBatch): ImageGt[] {
+  return batch.metas.map((meta, i) => {
+    const b = batch.gt_bboxes?.[i] ?? new Float32Array(0);
+    const l = batch.gt_labels?.[i] ?? new Int32Array(0);
+    const masks = batch.gt_masks?.[i];
+    const keep: number[] = [];
+    for (let j = 0; j < l.length; j++) if (b[j * 4 + 2] > b[j * 4] && b[j * 4 + 3] > b[j * 4 + 1]) keep.push(j);
+    const gt: ImageGt = {
+      bboxes: Float32Array.from(keep.flatMap((j) => Array.from(b.subarray(j * 4, j * 4 + 4)))),
+      labels: Int32Array.from(keep.map((j) => l[j])),
+    };
+    const ign = batch.gt_bboxes_ignore?.[i];
+    if (ign && ign.length) gt.ignore = ign;
+    if (masks) {
+      gt.masks = keep.map((j) => masks[j]);
+      gt.maskShape = [meta.pad_shape[0], meta.pad_shape[1]];
+    }
+    return gt;
+  });
+}

@@ -1,0 +1,148 @@
+// The `EncoderDecoder` model type (mmseg 0.30 field names): strict config schema and builder.
+// Importing this module registers EncoderDecoder in MODELS, FPN in NECKS and FPNHead in HEADS (and,
+// through backbones/, the TinyViM backbone types).
+import * as tf from '@tensorflow/tfjs';
+import { type Infer, s } from '../core/config_schema';
+import { ConfigError } from '../core/errors';
+import { BACKBONES, HEADS, MODELS, NECKS } from '../core/registry';
+import type { Module } from '../nn/module';
+import { FPN, checkFpnInChannels } from '../necks/fpn';
+import { FPNHead } from '../heads/seg/fpn_head';
+import { TinyViM, padInputToValid } from '../backbones';
+import { type BackboneInfo, EncoderDecoder, type FeatureBackbone } from './encoder_decoder';
+
+const normCfg = s.object({ type: s.enum(['BN', 'SyncBN'] as const), requires_grad: s.boolean().optional(), eps: s.number({ min: 0 }).optional(), momentum: s.number({ min: 0 }).optional() });
+
+export const fpnNeckSchema = s.object({
+  in_channels: s.array(s.int({ min: 1 }), { minLength: 1 }),
+  out_channels: s.int({ min: 1 }),
+  num_outs: s.int({ min: 1 }),
+  start_level: s.int({ min: 0 }).optional(),
+  end_level: s.int().optional(),
+  add_extra_convs: s.literal(false).optional(),
+});
+
+export const fpnHeadSchema = s.object({
+  in_channels: s.array(s.int({ min: 1 }), { minLength: 1 }),
+  in_index: s.array(s.int({ min: 0 }), { minLength: 1 }).optional(),
+  feature_strides: s.array(s.int({ min: 1 }), { minLength: 1 }),
+  channels: s.int({ min: 1 }),
+  dropout_ratio: s.number({ min: 0, max: 1 }).optional(),
+  num_classes: s.int({ min: 1 }),
+  norm_cfg: normCfg.nullable().optional(),
+  align_corners: s.boolean().optional(),
+  ignore_index: s.int({ min: 0 }).optional(),
+  loss_decode: s
+    .object({
+      type: s.literal('CrossEntropyLoss'),
+      use_sigmoid: s.literal(false).optional(),
+      loss_weight: s.number({ min: 0 }).optional(),
+      avg_non_ignore: s.boolean().optional(),
+    })
+    .optional(),
+});
+
+export const encoderDecoderSchema = s.object({
+  pretrained: s.string().nullable().optional(),
+  backbone: BACKBONES.schema(),
+  neck: NECKS.schema(),
+  decode_head: HEADS.schema(),
+  train_cfg: s.object({}).optional(),
+  test_cfg: s
+    .object({
+      mode: s.enum(['whole', 'slide'] as const),
+      crop_size: s.tuple(s.int({ min: 1 }), s.int({ min: 1 })).optional(),
+      stride: s.tuple(s.int({ min: 1 }), s.int({ min: 1 })).optional(),
+      flip: s.boolean().optional(),
+    })
+    .optional(),
+});
+
+export type FPNNeckConfig = Infer<typeof fpnNeckSchema> & { type: 'FPN' };
+export type FPNHeadConfig = Infer<typeof fpnHeadSchema> & { type: 'FPNHead' };
+export type EncoderDecoderConfig = Infer<typeof encoderDecoderSchema> & { type: 'EncoderDecoder' };
+
+const withoutType = <T extends { type?: unknown }>(o: T): Omit<T, 'type'> => {
+  const { type: _t, ...rest } = o;
+  return rest;
+};
+
+export function buildFPNHead(cfg: Omit<FPNHeadConfig, 'type'>): FPNHead {
+  return new FPNHead({
+    in_channels: cfg.in_channels,
+    in_index: cfg.in_index,
+    feature_strides: cfg.feature_strides,
+    channels: cfg.channels,
+    num_classes: cfg.num_classes,
+    dropout_ratio: cfg.dropout_ratio,
+    norm_cfg: cfg.norm_cfg,
+    align_corners: cfg.align_corners,
+  });
+}
+
+/** Channels a backbone outputs: declared (`outChannels`, TinyViM's embed_dims) or probed on a 64x64 input. */
+export function featureChannels(backbone: FeatureBackbone): number[] {
+  const declared = (backbone as unknown as { outChannels?: number[] }).outChannels;
+  if (Array.isArray(declared)) return [...declared];
+  if (backbone instanceof TinyViM) return [...backbone.cfg.embed_dims];
+  const was = backbone.training;
+  backbone.eval();
+  try {
+    return tf.tidy(() => backbone.forwardFeatures(tf.zeros([1, 64, 64, 3])).map((f) => f.shape[3]));
+  } finally {
+    backbone.train(was);
+  }
+}
+
+export function backboneInfo(module: Module): BackboneInfo {
+  const bb = module as FeatureBackbone;
+  if (typeof bb.forwardFeatures !== 'function') throw new ConfigError('model.backbone must produce dense features (fork_feat: true)', 'model.backbone');
+  return {
+    module: bb,
+    channels: featureChannels(bb),
+    padInput: bb instanceof TinyViM ? (x) => padInputToValid(bb.cfg, x) : undefined,
+  };
+}
+
+export function buildEncoderDecoder(cfg: EncoderDecoderConfig): EncoderDecoder {
+  if (cfg.pretrained) throw new ConfigError('model.pretrained is not supported here; load backbone weights with load_from or the backbone import tool', 'model.pretrained');
+  const backbone = backboneInfo(BACKBONES.build(cfg.backbone, undefined, 'model.backbone'));
+  try {
+    if (cfg.neck.type !== 'FPN') throw new ConfigError(`model.neck.type '${cfg.neck.type}' is not supported by EncoderDecoder (FPN)`, 'model.neck.type');
+    const neckCfg = cfg.neck as unknown as FPNNeckConfig;
+    checkFpnInChannels(backbone.channels, neckCfg.in_channels, 'model.neck.in_channels');
+    if (cfg.decode_head.type !== 'FPNHead') throw new ConfigError(`model.decode_head.type '${cfg.decode_head.type}' is not supported (FPNHead)`, 'model.decode_head.type');
+    const headCfg = cfg.decode_head as unknown as FPNHeadConfig;
+    const neck = new FPN(withoutType(neckCfg));
+    const head = buildFPNHead(withoutType(headCfg));
+    const loss = headCfg.loss_decode;
+    return new EncoderDecoder({
+      backbone,
+      neck,
+      decodeHead: head,
+      ignoreIndex: headCfg.ignore_index,
+      loss: loss ? { type: 'CrossEntropyLoss', loss_weight: loss.loss_weight, avg_non_ignore: loss.avg_non_ignore } : undefined,
+      testCfg: cfg.test_cfg,
+    });
+  } catch (e) {
+    backbone.module.dispose();
+    throw e;
+  }
+}
+
+// ---- registration ----
+
+if (!NECKS.has('FPN')) {
+  NECKS.register('FPN', { schema: fpnNeckSchema, build: (cfg) => new FPN(withoutType(cfg)), doc: 'Feature Pyramid Network (mmdet/mmseg FPN, max-pool extra levels)' });
+}
+if (!HEADS.has('FPNHead')) {
+  HEADS.register('FPNHead', { schema: fpnHeadSchema, build: (cfg) => buildFPNHead(withoutType(cfg as FPNHeadConfig)), doc: 'Semantic FPN decode head (mmseg FPNHead)' });
+}
+
+if (!MODELS.has('EncoderDecoder')) {
+  MODELS.register('EncoderDecoder', {
+    schema: encoderDecoderSchema,
+    build: (cfg) => buildEncoderDecoder(cfg as EncoderDecoderConfig) as never,
+    doc: 'Semantic segmentor (mmseg EncoderDecoder): backbone -> FPN -> FPNHead',
+  });
+}

@@ -1,0 +1,51 @@
+// Shared plumbing of the CLIs: error reporting, backend selection, registration of model/dataset types.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../core/backend';
+import { UserError } from '../core/errors';
+
+/**
+ * Modules that register the project's model, dataset and transform types. Each is imported if it
+ * exists; config files may also import registration modules of their own (test fixtures do).
+ */
+const REGISTRATION_MODULES = ['../models/index.ts', '../datasets/index.ts'];
+
+export async function importRegistrations(): Promise<void> {
+  for (const rel of REGISTRATION_MODULES) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) await import(pathToFileURL(path).href);
+  }
+}
+
+export { BACKEND_CHOICES };
+
+/** Selects the backend and prints which one runs and why better ones were skipped. */
+export async function setupBackend(request: string): Promise<string> {
+  const choice = await selectBackend(request as BackendRequest);
+  console.log(describeBackend(choice));
+  return choice.name;
+}
+
+/**
+ * Runs a CLI main function: user errors (bad config, checkpoint, flags, backend) print one line and
+ * exit 1; anything else is a bug and prints its stack.
+ */
+export function runTool(main: () => Promise<number | void>): void {
+  main().then(
+    (code) => process.exit(code ?? 0),
+    (e: unknown) => {
+      if (e instanceof UserError || (e as Error)?.name === 'SafetensorsError') {
+        process.stderr.write(`\nerror: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+      process.stderr.write(`\ninternal error: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exit(2);
+    },
+  );
+}
+
+/** yargs failure handler: one line, exit code 2. */
+export function failLine(msg: string | null, err: Error | null): never {
+  process.stderr.write(`error: ${msg ?? err?.message ?? 'invalid arguments'} (see --help)\n`);
+  process.exit(2);
+}
