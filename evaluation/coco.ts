@@ -336,7 +336,12 @@ function resultRle(ann: CocoResult, name: () => string): Rle {
   }
   const o = s as RleObject;
   // A scratch view is enough: only area and bbox are taken from it.
-  const counts = typeof o.counts === 'string' ? mask.countsFromStringView(o.counts) : Uint32Array.from(o.counts);
+  let counts: Uint32Array;
+  try {
+    counts = typeof o.counts === 'string' ? mask.countsFromStringView(o.counts) : Uint32Array.from(o.counts);
+  } catch (e) {
+    throw new EvalInputError(`${name()}: field 'segmentation.counts': ${(e as Error).message}`);
+  }
   return { h: o.size[0], w: o.size[1], counts };
 }
 

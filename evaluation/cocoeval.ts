@@ -5,7 +5,7 @@
 import { COCO, type CocoAnnotation } from './coco';
 import { EvalInputError } from './errors';
 import * as mask from './mask';
-import type { Rle } from './mask';
+import type { Rle, RleObject } from './mask';
 import { pairwiseSum, pyFixed } from './numeric';
 
 export type IouType = 'bbox' | 'segm';
@@ -196,7 +196,8 @@ export class COCOeval {
         gtCrowd,
       );
     } else {
-      const dr: Rle[] = dts.map((d) => this.cocoDt.annToRLE(d));
+      countsPool.used = 0;
+      const dr: Rle[] = dts.map((d) => this.dtRle(d));
       const gr: Rle[] = c.gts.map((g) => this.cocoGt.annToRLE(g));
       ious = mask.iouRle(dr, gr, gtCrowd);
     }
@@ -213,6 +214,27 @@ export class COCOeval {
       dtArea: Float64Array.from(dts, (d) => d.area as number),
       ious,
     };
+  }
+
+  /**
+   * A detection's mask. Compressed strings are decoded into a pool reused across pairs: one
+   * allocation per detection made the garbage collector the largest cost of segm evaluation.
+   */
+  private dtRle(d: CocoAnnotation): Rle {
+    const s = d.segmentation as RleObject | undefined;
+    if (s && !Array.isArray(s) && typeof s.counts === 'string' && Array.isArray(s.size) && this.cocoDt.imgs.has(d.image_id)) {
+      const need = countsPool.used + s.counts.length;
+      if (countsPool.buf.length < need) {
+        // Views handed out earlier keep the old buffer alive, so growing here is safe.
+        countsPool.buf = new Uint32Array(Math.max(need, countsPool.buf.length * 2));
+        countsPool.used = 0;
+      }
+      const start = countsPool.used;
+      const n = mask.countsFromStringInto(s.counts, countsPool.buf, start);
+      countsPool.used += n;
+      return { h: s.size[0], w: s.size[1], counts: countsPool.buf.subarray(start, start + n) };
+    }
+    return this.cocoDt.annToRLE(d);
   }
 
   /**
@@ -310,28 +332,35 @@ export class COCOeval {
       // Stable sort by descending score (numpy mergesort on -score). The order of a maxDet-capped
       // subset is the same order restricted to it, so one sort serves every maxDets value.
       const order = stableArgsortDesc(scores);
+      const sortedRank = Int32Array.from(order, (i) => rank[i]);
+      // Per area range: the match state of every detection in sorted order, [T][total].
+      const st = new Uint8Array(T * total);
+      const sel = new Int32Array(total);
+      const rc = new Float64Array(total);
+      const pr = new Float64Array(total);
       for (let a = 0; a < A; a++) {
         const E = perArea[a];
         let npig = 0;
         for (const e of E) npig += e.npig;
         if (npig === 0) continue;
+        for (let j = 0; j < total; j++) {
+          const i = order[j];
+          const e = E[which[i]];
+          const D = e.dtScores.length;
+          for (let t = 0; t < T; t++) st[t * total + j] = e.dtState[t * D + col[i]];
+        }
         for (let m = 0; m < M; m++) {
           const maxDet = p.maxDets[m];
-          const sel: number[] = [];
-          for (const i of order) if (rank[i] < maxDet) sel.push(i);
-          const nd = sel.length;
-          const rc = new Float64Array(nd);
-          const pr = new Float64Array(nd);
+          let nd = 0;
+          for (let j = 0; j < total; j++) if (sortedRank[j] < maxDet) sel[nd++] = j;
           for (let t = 0; t < T; t++) {
             let tp = 0;
             let fp = 0;
+            const base = t * total;
             for (let j = 0; j < nd; j++) {
-              const i = sel[j];
-              const e = E[which[i]];
-              const idx = t * e.dtScores.length + col[i];
-              const st = e.dtState[idx];
-              if (!(st & IGNORED)) {
-                if (st & MATCHED) tp++;
+              const s = st[base + sel[j]];
+              if (!(s & IGNORED)) {
+                if (s & MATCHED) tp++;
                 else fp++;
               }
               rc[j] = tp / npig;
@@ -423,6 +452,8 @@ export class COCOeval {
     return n;
   }
 }
+
+const countsPool = { buf: new Uint32Array(1 << 16), used: 0 };
 
 interface Scratch {
   ig: Uint8Array;

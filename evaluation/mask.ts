@@ -100,14 +100,21 @@ export function countsFromString(s: string): Uint32Array {
  * only until the next call (saves an allocation when only area/bbox are needed).
  */
 export function countsFromStringView(s: string): Uint32Array {
+  if (scratch.buf.length < s.length) scratch.buf = new Uint32Array(s.length * 2);
+  const m = countsFromStringInto(s, scratch.buf, 0);
+  return scratch.buf.subarray(0, m);
+}
+
+/**
+ * Parses a compressed counts string into `out` from `offset` (which needs room for s.length values,
+ * the most a string can hold) and returns the number of counts.
+ */
+export function countsFromStringInto(s: string, out: Uint32Array, offset: number): number {
   const len = s.length;
-  if (scratch.buf.length < len) scratch.buf = new Uint32Array(len * 2);
-  const buf = scratch.buf;
   let m = 0;
   let p = 0;
   while (p < len) {
     let x = 0;
-    let k = 0;
     let mul = 1;
     let more = true;
     let c = 0;
@@ -118,14 +125,13 @@ export function countsFromStringView(s: string): Uint32Array {
       mul *= 32;
       more = (c & 0x20) !== 0;
       p++;
-      k++;
     }
     // Sign-extend from the last group (two's complement over 5k bits).
     if (c & 0x10) x -= mul;
-    if (m > 2) x += buf[m - 2];
-    buf[m++] = x;
+    if (m > 2) x += out[offset + m - 2];
+    out[offset + m++] = x;
   }
-  return buf.subarray(0, m);
+  return m;
 }
 
 export function toObject(rle: Rle): RleObject {

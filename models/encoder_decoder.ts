@@ -9,7 +9,7 @@ import type { ImgMeta, SegBatch } from '../datasets/types';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { resizeBilinear } from '../heads/seg/resize';
-import { checkLabelValues, segAccuracy, segCrossEntropy } from '../heads/seg/seg_loss';
+import { checkLabelValues, resizedSegAccuracy, resizedSegCrossEntropy } from '../heads/seg/seg_loss';
 
 /** A backbone in fork_feat mode: NHWC features, finest first, with known channel counts. */
 export interface FeatureBackbone extends Module {
@@ -131,11 +131,12 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
       const labels = tf.tensor3d(Int32Array.from(batch.gt_semantic_seg!), [n, h, w], 'int32');
       const head = this.module.decodeHead;
       const logits = head.forward(this.module.neck.forward(this.module.backbone.forwardFeatures(x)));
-      // BaseDecodeHead.losses: logits resized to the label size before the loss.
-      const up = resizeBilinear(logits, [h, w], head.alignCorners);
+      // BaseDecodeHead.losses: logits resized (bilinear) to the label size, then CE and accuracy;
+      // fused image by image so the full-resolution logits of the batch never exist at once.
+      const lossOpts = { ignoreIndex: this.ignoreIndex, lossWeight: this.loss.loss_weight, avgNonIgnore: this.loss.avg_non_ignore, alignCorners: head.alignCorners };
       return {
-        'decode.loss_ce': segCrossEntropy(up, labels, { ignoreIndex: this.ignoreIndex, lossWeight: this.loss.loss_weight, avgNonIgnore: this.loss.avg_non_ignore }),
-        'decode.acc_seg': segAccuracy(up, labels, this.ignoreIndex),
+        'decode.loss_ce': resizedSegCrossEntropy(logits, labels, lossOpts),
+        'decode.acc_seg': resizedSegAccuracy(logits, labels, this.ignoreIndex, head.alignCorners),
       };
     });
   }

@@ -11,6 +11,9 @@ import { Shared2FCBBoxHead } from '../heads/roi/shared2fc_bbox_head';
 import { FCNMaskHead } from '../heads/roi/fcn_mask_head';
 import { StandardRoIHead } from '../heads/roi/standard_roi_head';
 import { type Backbone, MaskRCNN } from './mask_rcnn';
+import { existsSync } from 'node:fs';
+import { loadBackboneWeights } from '../core/checkpoint_io';
+import type { Module } from '../nn/module';
 
 const num = (min = 0) => s.number({ min });
 const box4 = () => s.tuple(s.number(), s.number(), s.number(), s.number());
@@ -125,6 +128,7 @@ const stripType = <T extends { type?: unknown }>(o: T) => {
 export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
   const raw = BACKBONES.build(cfg.backbone, undefined, 'model.backbone') as unknown as Backbone & { forwardFeatures?: (x: tf.Tensor4D) => tf.Tensor4D[] };
   const backbone = adaptBackbone(raw);
+  initBackbone(backbone);
   const channels = backboneChannels(backbone);
   try {
     checkFpnInChannels(channels, cfg.neck.in_channels, 'model.neck.in_channels');
@@ -132,7 +136,10 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
     backbone.dispose();
     throw e;
   }
-  const neck = new FPN(stripType(cfg.neck));
+  // The neck computes the levels it gets from the backbone; MaskRCNN appends the max-pool extra levels.
+  const usedLevels = (cfg.neck.end_level === undefined || cfg.neck.end_level === -1 ? cfg.neck.in_channels.length : cfg.neck.end_level + 1) - (cfg.neck.start_level ?? 0);
+  const neck = new FPN({ ...stripType(cfg.neck), num_outs: Math.min(cfg.neck.num_outs, usedLevels) });
+  const extraLevels = Math.max(0, cfg.neck.num_outs - usedLevels);
   const r = cfg.rpn_head;
   if (r.in_channels !== cfg.neck.out_channels) {
     throw new ConfigError(`model.rpn_head.in_channels is ${r.in_channels} but the neck outputs ${cfg.neck.out_channels} channels`, 'model.rpn_head.in_channels');
@@ -180,7 +187,27 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
     trainCfg: { rpn: { assigner: stripType(tc.rpn.assigner), sampler: stripType(tc.rpn.sampler) }, rpn_proposal: tc.rpn_proposal, rcnn: { assigner: stripType(tc.rcnn.assigner), sampler: stripType(tc.rcnn.sampler), mask_size: tc.rcnn.mask_size } },
     testCfg: { rpn: tt.rpn, rcnn: tt.rcnn },
     seed: cfg.sampling_seed,
+    extraLevels,
   });
+}
+
+/**
+ * Applies the backbone's `init_cfg: {type: 'Pretrained', checkpoint}` as mmdet does: loaded
+ * non-strictly (missing/unexpected keys reported, shape mismatches fatal). A missing file is not fatal:
+ * the backbone keeps its random initialisation and a warning says so (training from scratch).
+ */
+export function initBackbone(backbone: Module, warn: (msg: string) => void = (m) => console.warn(m)): 'loaded' | 'scratch' | 'none' {
+  const pre = (backbone as Module & { pretrained?: { checkpoint: string; prefix?: string } | null }).pretrained;
+  if (!pre) return 'none';
+  if (!existsSync(pre.checkpoint)) {
+    warn(`warning: model.backbone.init_cfg.checkpoint ${pre.checkpoint} not found; the backbone is trained from scratch`);
+    return 'scratch';
+  }
+  const r = loadBackboneWeights(backbone, pre.checkpoint, { strict: false, prefix: pre.prefix });
+  if (r.missing.length || r.unexpected.length) {
+    warn(`backbone weights from ${pre.checkpoint}: ${r.missing.length} missing key(s)${r.missing.length ? ` (${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''})` : ''}, ${r.unexpected.length} unexpected key(s)${r.unexpected.length ? ` (${r.unexpected.slice(0, 5).join(', ')}${r.unexpected.length > 5 ? ', ...' : ''})` : ''}`);
+  }
+  return 'loaded';
 }
 
 /** Gives TinyViM-style backbones (dense features from `forwardFeatures`) the `forward` the model calls. */

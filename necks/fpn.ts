@@ -8,6 +8,7 @@ import { ModuleList } from '../nn/layers';
 import { xavierUniform } from '../nn/init';
 import { ConfigError } from '../core/errors';
 import { ConvModule } from './conv_module';
+import { interpolate } from '../ops/resize';
 
 export interface FPNOptions {
   in_channels: number[];
@@ -93,8 +94,8 @@ export class FPN extends Module {
       for (let i = laterals.length - 1; i > 0; i--) {
         const [, h, w] = laterals[i - 1].shape;
         // mmdet's default upsample_cfg has no scale_factor: F.interpolate(size=prev_shape, mode='nearest'),
-        // i.e. src = floor(dst * in / out); tfjs's alignCorners=false, halfPixelCenters=false is that rule.
-        laterals[i - 1] = tf.add(laterals[i - 1], tf.image.resizeNearestNeighbor(laterals[i], [h, w], false, false));
+        // i.e. src = floor(dst * float32(in / out)); ops/resize reproduces PyTorch's indices exactly.
+        laterals[i - 1] = tf.add(laterals[i - 1], interpolate(laterals[i], { size: [h, w] }, 'nearest'));
       }
       const outs = laterals.map((l, i) => this.fpnConvs.items[i].forward(l));
       while (outs.length < this.numOuts) outs.push(maxPool1x1Stride2(outs[outs.length - 1]));

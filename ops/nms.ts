@@ -7,6 +7,9 @@
 // ties broken by the lower index first (a stable sort). torch's CPU sort is not stable for long runs of
 // equal scores, so on ties the reference may differ in order; we match the fixture's `keep_stable_ties`,
 // which equals `keep` in every shared case (README "Tie order in NMS").
+// Threshold: mmcv (what mmdet calls) compares IoU > float32(threshold); torchvision (the fixture) compares
+// in float64. They differ only for an IoU exactly equal to float32(threshold) when that rounds up
+// (e.g. 0.3): mmcv keeps such a box, torchvision suppresses it. We follow mmcv.
 import { numBoxes } from './boxes';
 
 const f = Math.fround;
@@ -27,6 +30,8 @@ function nmsCore(boxes: ArrayLike<number>, scores: ArrayLike<number>, iouThresho
   const suppressed = new Uint8Array(n);
   const keep: number[] = [];
   const limit = maxNum > 0 ? maxNum : n;
+  // mmcv's kernel takes the threshold as a C++ float, so the comparison is float32 vs float32.
+  const thr = f(iouThreshold);
   for (let oi = 0; oi < n && keep.length < limit; oi++) {
     const i = order[oi];
     if (suppressed[i]) continue;
@@ -39,12 +44,12 @@ function nmsCore(boxes: ArrayLike<number>, scores: ArrayLike<number>, iouThresho
       const w = f(Math.min(ix2, boxes[4 * j + 2]) - Math.max(ix1, boxes[4 * j]));
       if (!(w > 0)) {
         // inter = 0: IoU is 0 (or NaN for two zero-area boxes); neither exceeds the threshold.
-        if (!(iouThreshold < 0)) continue;
+        if (!(thr < 0)) continue;
       }
       const h = f(Math.min(iy2, boxes[4 * j + 3]) - Math.max(iy1, boxes[4 * j + 1]));
       const inter = f(Math.max(w, 0) * Math.max(h, 0));
       const iou = f(inter / f(f(ia + areas[j]) - inter));
-      if (iou > iouThreshold) suppressed[j] = 1;
+      if (iou > thr) suppressed[j] = 1;
     }
   }
   return Int32Array.from(keep);

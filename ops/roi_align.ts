@@ -7,9 +7,10 @@
 // product. So per roi and per output row we precompute on the CPU the few (feature row, weight) pairs it
 // touches (duplicates merged, 1/n_h folded in), the same per output column, and their outer product lists
 // the (pixel, weight) entries of each output cell. The roi coordinates are read once with dataSync: a
-// deliberate CPU step over K*5 numbers. The forward is then gather + multiply + sorted segment sum; the
-// backward is gather + multiply + scatter-add. All of GatherV2, Mul, SparseSegmentSum and ScatterNd
-// exist on the cpu and wasm backends (UnsortedSegmentSum does not exist on wasm).
+// deliberate CPU step over K*5 numbers. The weighted sums then run either as typed-array loops (cpu and
+// wasm backends, much faster there; see RoiAlignImpl) or as tensor ops: gather + multiply + sorted
+// segment sum forward, gather + multiply + scatter-add backward. All of GatherV2, Mul, SparseSegmentSum
+// and ScatterNd exist on the cpu and wasm backends (UnsortedSegmentSum does not exist on wasm).
 import * as tf from '@tensorflow/tfjs';
 
 /** Per-axis sampling of one roi: for output bin b, entries offsets[b]..offsets[b+1]-1 of (index, weight). */
@@ -250,6 +251,34 @@ export function roiAlignPlan(
   return { pixel, cell, weight, numCells };
 }
 
+/** Forward of a plan on NHWC data as a typed-array loop: out[cell] += w * feat[pixel] over channels. */
+export function roiAlignForwardCpu(plan: RoiAlignPlan, feat: Float32Array, C: number): Float32Array {
+  const out = new Float32Array(plan.numCells * C);
+  const { pixel, cell, weight } = plan;
+  for (let e = 0; e < pixel.length; e++) {
+    const w = weight[e];
+    if (w === 0) continue;
+    const bo = cell[e] * C;
+    const bi = pixel[e] * C;
+    for (let c = 0; c < C; c++) out[bo + c] += w * feat[bi + c];
+  }
+  return out;
+}
+
+/** Adjoint of roiAlignForwardCpu: dFeat[pixel] += w * dOut[cell]; `featSize` = N*H*W*C. */
+export function roiAlignBackwardCpu(plan: RoiAlignPlan, dOut: Float32Array, featSize: number, C: number): Float32Array {
+  const dx = new Float32Array(featSize);
+  const { pixel, cell, weight } = plan;
+  for (let e = 0; e < pixel.length; e++) {
+    const w = weight[e];
+    if (w === 0) continue;
+    const bo = cell[e] * C;
+    const bi = pixel[e] * C;
+    for (let c = 0; c < C; c++) dx[bi + c] += w * dOut[bo + c];
+  }
+  return dx;
+}
+
 /** sum_e weight[e] * src[gatherIdx[e]] accumulated into rows segIds[e] (sorted) of a [numRows, C] result. */
 function weightedGatherSegmentSum(src: tf.Tensor2D, gatherIdx: Int32Array, w: Float32Array, segIds: Int32Array): tf.Tensor2D {
   return tf.tidy(() => {
@@ -259,6 +288,16 @@ function weightedGatherSegmentSum(src: tf.Tensor2D, gatherIdx: Int32Array, w: Fl
     return tf.sparse.sparseSegmentSum(gw, tf.range(0, L, 1, 'int32'), tf.tensor1d(segIds, 'int32')) as tf.Tensor2D;
   });
 }
+
+/**
+ * How the weighted sums run. 'cpu-kernel': typed-array loops over the plan (features read with
+ * dataSync); on the cpu and wasm backends tensor data already lives in main memory, and this is ~15x
+ * faster than the tensor ops there (measured, docs/ops.md: wasm's GatherV2 alone took 4.2 s for a
+ * [307k, 256] gather), because it never materialises the [entries, C] intermediate. 'tensor-ops':
+ * gather + mul + SparseSegmentSum forward, gather + mul + ScatterNd backward, for backends whose data
+ * lives elsewhere (webgpu). 'auto' picks 'cpu-kernel' on cpu/wasm.
+ */
+export type RoiAlignImpl = 'auto' | 'cpu-kernel' | 'tensor-ops';
 
 /**
  * RoIAlign on NHWC features. rois: [K, 5] = (batch_idx, x1, y1, x2, y2) in image coordinates.
@@ -271,6 +310,7 @@ export function roiAlign(
   spatialScale: number,
   samplingRatio = 0,
   aligned = true,
+  impl: RoiAlignImpl = 'auto',
 ): tf.Tensor4D {
   const [N, H, W, C] = feat.shape;
   const K = rois.shape[0];
@@ -280,12 +320,20 @@ export function roiAlign(
   }
   if (K === 0) return tf.zeros([0, outH, outW, C]);
   const plan = roiAlignPlan(rois.dataSync(), K, [N, H, W], outputSize, spatialScale, samplingRatio, aligned);
+  const useCpu = impl === 'cpu-kernel' || (impl === 'auto' && ['cpu', 'wasm'].includes(tf.getBackend()));
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, r] = args as [tf.Tensor4D, tf.Tensor2D];
-    const xFlat = tf.reshape(x, [N * H * W, C]) as tf.Tensor2D;
-    const value = tf.reshape(weightedGatherSegmentSum(xFlat, plan.pixel, plan.weight, plan.cell), [K, outH, outW, C]);
+    const value = useCpu
+      ? tf.tensor4d(roiAlignForwardCpu(plan, x.dataSync() as Float32Array, C), [K, outH, outW, C])
+      : tf.tidy(() => {
+          const xFlat = tf.reshape(x, [N * H * W, C]) as tf.Tensor2D;
+          return tf.reshape(weightedGatherSegmentSum(xFlat, plan.pixel, plan.weight, plan.cell), [K, outH, outW, C]);
+        });
     const gradFunc = (d: tf.Tensor) => {
+      if (useCpu) {
+        return [tf.tensor4d(roiAlignBackwardCpu(plan, d.dataSync() as Float32Array, N * H * W * C, C), [N, H, W, C]), tf.zerosLike(r)];
+      }
       // Plan tensors are rebuilt here from the typed arrays the closure holds: a tensor created in the
       // forward could be disposed by a caller's tf.tidy before the backward runs.
       const dx = tf.tidy(() => {

@@ -38,6 +38,14 @@ describe('MaxIoUAssigner (mmdet 2.x)', () => {
     const one = new MaxIoUAssigner({ pos_iou_thr: 0.7, neg_iou_thr: 0.3, min_pos_iou: 0.3, gt_max_assign_all: false }).assign(b, g);
     expect(Array.from(one.gtInds)).toEqual([1, -1, 0]);
   });
+  it('threshold boundaries: IoU == neg thr is not negative, IoU == float32(0.7) is positive', () => {
+    const g = F([0, 0, 10, 10]);
+    // IoU 0.5 exactly, and IoU 0.7 exactly as float32 (70/100 rounds to float32(0.7) < 0.7).
+    const b = F([0, 0, 10, 5, 0, 0, 10, 7, 0, 0, 10, 1]);
+    const r = new MaxIoUAssigner({ pos_iou_thr: 0.7, neg_iou_thr: 0.5, match_low_quality: false }).assign(b, g);
+    expect(r.maxOverlaps[1]).toBe(Math.fround(0.7));
+    expect(Array.from(r.gtInds)).toEqual([-1, 1, 0]);
+  });
   it('neg_iou_thr as a range [lo, hi)', () => {
     const r = new MaxIoUAssigner({ pos_iou_thr: 0.7, neg_iou_thr: [0.1, 0.3], match_low_quality: false }).assign(boxes, gts);
     expect(Array.from(r.gtInds)).toEqual([1, -1, -1, -1, 0]);

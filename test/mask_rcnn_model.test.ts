@@ -13,7 +13,6 @@ import { setInitSeed } from '../nn/init';
 import { ConfigError } from '../core/errors';
 import { MODELS } from '../core/registry';
 import { fromObject, decodeRowMajor } from '../evaluation/mask';
-import '../.mdev/ss_grad';
 import { registerTinyBackbone, tinyBatch, tinyMaskRcnnConfig } from './helpers/mask_rcnn_tiny';
 
 beforeAll(async () => {

@@ -45,6 +45,12 @@ describe('nms vs shared/fixtures/ops/nms.json', () => {
     expect(nms(new Float32Array(0), new Float32Array(0), 0.5).length).toBe(0);
     expect(batchedNms(new Float32Array(0), new Float32Array(0), new Int32Array(0), 0.5).length).toBe(0);
   });
+  it('threshold compared in float32 like mmcv: IoU exactly float32(0.3) does not exceed 0.3', () => {
+    // IoU = 30/100, which rounds to float32(0.3) > 0.3: torchvision (float64 compare) would suppress.
+    const boxes = new Float32Array([0, 0, 10, 10, 0, 0, 10, 3]);
+    expect(Array.from(nms(boxes, new Float32Array([0.9, 0.8]), 0.3))).toEqual([0, 1]);
+    expect(Array.from(nms(boxes, new Float32Array([0.9, 0.8]), 0.29))).toEqual([0]);
+  });
   it('argsortDesc is stable', () => {
     expect(Array.from(argsortDesc([0.5, 0.7, 0.5, 0.7, 0.1]))).toEqual([1, 3, 0, 2, 4]);
   });

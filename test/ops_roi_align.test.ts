@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
-import { roiAlign, roiAlignPlan } from '../ops/roi_align';
+import { type RoiAlignImpl, roiAlign, roiAlignPlan } from '../ops/roi_align';
 import { f32, loadOpFixture, maxAbsDiff, nchwToNhwc } from './helpers/op_fixtures';
 
 const fx = loadOpFixture('roi_align.json');
 
 /** Runs every fixture case on `backend`: forward and the gradient of sum(output * grad_weights). */
-async function checkBackend(backend: string): Promise<void> {
+async function checkBackend(backend: string, impl: RoiAlignImpl): Promise<void> {
   await tf.setBackend(backend);
   await tf.ready();
   expect(fx.cases.length).toBe(3);
@@ -19,12 +19,12 @@ async function checkBackend(backend: string): Promise<void> {
     const feat = tf.tensor4d(nchwToNhwc(f32(c.input), [n, ch, h, w]), [n, h, w, ch]);
     const rois = tf.tensor2d(f32(c.rois), [K, 5]);
     const gw = tf.tensor4d(nchwToNhwc(f32(c.grad_weights), [K, ch, oh, ow]), [K, oh, ow, ch]);
-    const out = roiAlign(feat, rois, [oh, ow], c.params.spatial_scale, 0, true);
+    const out = roiAlign(feat, rois, [oh, ow], c.params.spatial_scale, 0, true, impl);
     expect(out.shape).toEqual([K, oh, ow, ch]);
     const want = nchwToNhwc(f32(c.output), [K, ch, oh, ow]);
     const got = out.dataSync();
     // README: float32-vs-float64 gap up to 3.1e-6 here; a port may round on the other side -> 2e-5.
-    expect(maxAbsDiff(got, want), `${backend} ${c.name} forward`).toBeLessThan(2e-5);
+    expect(maxAbsDiff(got, want), `${backend} ${impl} ${c.name} forward`).toBeLessThan(2e-5);
     // Zero-size / inverted / fully-outside rois give exactly 0 (not NaN).
     for (let k = 0; k < K; k++) {
       const kind = c.roi_kinds[k] as string;
@@ -33,25 +33,30 @@ async function checkBackend(backend: string): Promise<void> {
         expect(Array.from(sl).every((v) => v === 0), `${c.name} roi ${k} (${kind}) must be exactly 0`).toBe(true);
       }
     }
-    const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, [oh, ow], c.params.spatial_scale), gw)));
+    const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, [oh, ow], c.params.spatial_scale, 0, true, impl), gw)));
     const gi = grad(feat);
     const wantG = nchwToNhwc(f32(c.grad_input), [n, ch, h, w]);
     // README: observed gap 2.3e-6, suggested atol 1e-5.
-    expect(maxAbsDiff(gi.dataSync(), wantG), `${backend} ${c.name} grad`).toBeLessThan(1e-5);
+    expect(maxAbsDiff(gi.dataSync(), wantG), `${backend} ${impl} ${c.name} grad`).toBeLessThan(1e-5);
     tf.dispose([feat, rois, gw, out, gi]);
     expect(tf.memory().numTensors, `${backend} ${c.name} leaks`).toBe(before);
   }
 }
 
 describe('roiAlign vs shared/fixtures/ops/roi_align.json', () => {
-  it('matches forward and grad_input on cpu', async () => {
-    await checkBackend('cpu');
-  });
-  it('matches forward and grad_input on wasm (ScatterNd accumulates duplicates there too)', async () => {
-    await checkBackend('wasm');
-  });
-  it('survives a caller tf.tidy between forward and backward, and gives rois no gradient', async () => {
+  for (const impl of ['cpu-kernel', 'tensor-ops'] as const) {
+    it(`${impl}: matches forward and grad_input on cpu`, async () => {
+      await checkBackend('cpu', impl);
+    });
+    it(`${impl}: matches forward and grad_input on wasm (ScatterNd accumulates duplicates there too)`, async () => {
+      await checkBackend('wasm', impl);
+    });
+  }
+  it('survives a caller tf.tidy between forward and backward; empty roi list', async () => {
     await tf.setBackend('cpu');
+    const e = roiAlign(tf.zeros([1, 4, 4, 3]) as tf.Tensor4D, tf.zeros([0, 5]) as tf.Tensor2D, [7, 7], 0.25);
+    expect(e.shape).toEqual([0, 7, 7, 3]);
+    e.dispose();
     const feat = tf.randomUniform([1, 8, 8, 2], -1, 1, 'float32', 1) as tf.Tensor4D;
     const rois = tf.tensor2d([[0, 4, 4, 20, 28]]);
     const v = tf.variable(feat, true, 'roi_feat_test');

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { FPNHead } from '../heads/seg/fpn_head';
-import { segAccuracy, segCrossEntropy, checkLabelValues, LabelValueError } from '../heads/seg/seg_loss';
+import { segAccuracy, segCrossEntropy, checkLabelValues, LabelValueError, resizedSegCrossEntropy, resizedSegAccuracy } from '../heads/seg/seg_loss';
 import { resizeBilinear } from '../heads/seg/resize';
 import { stateDict } from '../nn/state_dict';
 
@@ -61,6 +61,26 @@ describe('FPNHead', () => {
     // Downsampling 4 -> 2 samples at 0.5 and 2.5: [mean(a0, a1), mean(a2, a3)].
     const y = tf.tensor4d([0, 2, 4, 8], [1, 1, 4, 1]);
     expect(Array.from(resizeBilinear(y, [1, 2]).dataSync())).toEqual([1, 6]);
+    // Non-integer ratios agree with tfjs's half-pixel forward (which matches PyTorch's formula).
+    const z = tf.randomNormal([2, 5, 7, 3]) as tf.Tensor4D;
+    const ours = resizeBilinear(z, [9, 4]);
+    const theirs = tf.image.resizeBilinear(z, [9, 4], false, true);
+    expect(tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0]).toBeLessThan(1e-5);
+  });
+
+  it('back-propagates through the bilinear resize with the transposed sampling (tfjs ResizeBilinearGrad does not)', () => {
+    // Gradient of sum(resize(x) * w) w.r.t. x[j] equals sum(resize(e_j) * w): check every j of a 3x4 input.
+    const w = tf.tensor4d(Array.from({ length: 7 * 5 }, (_, i) => Math.cos(0.7 * i)), [1, 7, 5, 1]);
+    const x = tf.tensor4d(Array.from({ length: 12 }, (_, i) => Math.sin(i)), [1, 3, 4, 1]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(resizeBilinear(t as tf.Tensor4D, [7, 5]), w)))(x);
+    expect(g.shape).toEqual([1, 3, 4, 1]);
+    const gv = g.dataSync();
+    for (let j = 0; j < 12; j++) {
+      const e = new Float32Array(12);
+      e[j] = 1;
+      const ref = tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(e, [1, 3, 4, 1]), [7, 5], false, true), w)).dataSync()[0];
+      expect(gv[j]).toBeCloseTo(ref, 5);
+    }
   });
 });
 
@@ -94,6 +114,20 @@ describe('segmentation loss', () => {
   it('computes acc_seg over non-ignored pixels in percent', () => {
     // argmax: pixel 0 -> 0 (first of a tie, correct), pixel 1 -> 0 (wrong); pixel 2 ignored.
     expect(segAccuracy(logits(), labels()).dataSync()[0]).toBeCloseTo(50, 4);
+  });
+
+  it('the image-by-image fused resize + loss equals resize then loss, in value and gradient', () => {
+    const low = tf.randomNormal([2, 3, 4, 5]) as tf.Tensor4D;
+    const lab = tf.tensor3d(Int32Array.from({ length: 2 * 12 * 16 }, (_, i) => (i % 7 === 0 ? 255 : (i * 31) % 5)), [2, 12, 16], 'int32');
+    for (const avgNonIgnore of [false, true]) {
+      const ref = (x: tf.Tensor) => segCrossEntropy(resizeBilinear(x as tf.Tensor4D, [12, 16]), lab, { avgNonIgnore, lossWeight: 0.7 });
+      const fused = (x: tf.Tensor) => resizedSegCrossEntropy(x as tf.Tensor4D, lab, { avgNonIgnore, lossWeight: 0.7 });
+      expect(fused(low).dataSync()[0]).toBeCloseTo(ref(low).dataSync()[0], 5);
+      const g1 = tf.grad(ref)(low);
+      const g2 = tf.grad(fused)(low);
+      expect(tf.max(tf.abs(tf.sub(g1, g2))).dataSync()[0]).toBeLessThan(1e-6);
+    }
+    expect(resizedSegAccuracy(low, lab).dataSync()[0]).toBeCloseTo(segAccuracy(resizeBilinear(low, [12, 16]), lab).dataSync()[0], 4);
   });
 
   it('rejects label values outside [0, num_classes) other than 255, naming the source', () => {

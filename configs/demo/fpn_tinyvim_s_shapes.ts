@@ -29,7 +29,7 @@ const testPipeline = [
   { type: 'AlignResize', img_scale: [160, 128], keep_ratio: true, size_divisor: 32 },
   { type: 'Normalize', ...imgNormCfg },
 ];
-const maxIters = 300;
+const maxIters = 200;
 
 export default defineConfig({
   _base_: ['../_base_/models/fpn_tinyvim.ts', '../_base_/seg_default_runtime.ts'],

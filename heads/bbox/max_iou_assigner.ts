@@ -26,13 +26,16 @@ export class MaxIoUAssigner {
   readonly ignoreWrtCandidates: boolean;
 
   constructor(cfg: MaxIoUAssignerConfig) {
-    this.posIouThr = cfg.pos_iou_thr;
-    this.negIouThr = cfg.neg_iou_thr;
-    if (Array.isArray(this.negIouThr) && this.negIouThr.length !== 2) throw new RangeError('MaxIoUAssigner: neg_iou_thr pair needs 2 numbers');
-    this.minPosIou = cfg.min_pos_iou ?? 0;
+    // Thresholds are rounded to float32: torch compares a float32 overlap tensor with a Python scalar in
+    // float32, so an IoU of exactly float32(0.7) counts as >= 0.7 there.
+    const f = Math.fround;
+    this.posIouThr = f(cfg.pos_iou_thr);
+    this.negIouThr = Array.isArray(cfg.neg_iou_thr) ? [f(cfg.neg_iou_thr[0]), f(cfg.neg_iou_thr[1] ?? NaN)] : f(cfg.neg_iou_thr);
+    if (Array.isArray(cfg.neg_iou_thr) && cfg.neg_iou_thr.length !== 2) throw new RangeError('MaxIoUAssigner: neg_iou_thr pair needs 2 numbers');
+    this.minPosIou = f(cfg.min_pos_iou ?? 0);
     this.gtMaxAssignAll = cfg.gt_max_assign_all ?? true;
     this.matchLowQuality = cfg.match_low_quality ?? true;
-    this.ignoreIofThr = cfg.ignore_iof_thr ?? -1;
+    this.ignoreIofThr = f(cfg.ignore_iof_thr ?? -1);
     this.ignoreWrtCandidates = cfg.ignore_wrt_candidates ?? true;
   }
 

@@ -1,0 +1,51 @@
+// tools/infer: runs a detector config + checkpoint on image files and writes, per image, a PNG with
+// the predictions drawn and a JSON with boxes (x1, y1, x2, y2), scores, labels and RLE masks.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { decodeImage, encodePngRgb } from '../datasets/io/image';
+import { imageBatch, initDetector } from '../models/inference';
+import { bitmapToRle } from '../models/mask_encoding';
+import { drawDetections } from './lib/draw_detections';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+
+runTool(async () => {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('tools/infer')
+    .usage('$0 --config <file> --checkpoint <file> <image>... --out-dir <dir>\n\nDetects objects in images and writes <name>.png (drawn) and <name>.json per image.')
+    .option('config', { type: 'string', demandOption: true, describe: 'detector config file' })
+    .option('checkpoint', { type: 'string', describe: 'checkpoint (.safetensors) loaded strictly; without it the weights are random' })
+    .option('out-dir', { type: 'string', demandOption: true, describe: 'output folder' })
+    .option('score-thr', { type: 'number', default: 0.3, describe: 'smallest score drawn (the JSON keeps every detection)' })
+    .option('classes', { type: 'string', array: true, describe: 'class names for the captions (default: the label numbers)' })
+    .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
+    .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
+    .demandCommand(1, 'give at least one image file')
+    .strict()
+    .fail(failLine)
+    .help()
+    .parseAsync();
+  await importRegistrations();
+  await setupBackend(argv.backend);
+  const det = await initDetector(argv.config, argv.checkpoint ?? null, argv['cfg-options']);
+  mkdirSync(argv['out-dir'], { recursive: true });
+  for (const file of argv._.map(String)) {
+    const img = await decodeImage(file);
+    const t0 = performance.now();
+    const batch = await imageBatch(det, file);
+    const r = det.model.predictBitmaps(batch)[0];
+    const ms = performance.now() - t0;
+    const name = basename(file, extname(file));
+    writeFileSync(join(argv['out-dir'], `${name}.png`), encodePngRgb(drawDetections(img, r, { classes: argv.classes, scoreThr: argv['score-thr'] })));
+    const json = {
+      image: file,
+      bboxes: Array.from({ length: r.scores.length }, (_, j) => Array.from(r.bboxes.subarray(j * 4, j * 4 + 4))),
+      scores: Array.from(r.scores),
+      labels: Array.from(r.labels),
+      masks: (r.masks ?? []).map((m) => bitmapToRle(m, img.height, img.width)),
+    };
+    writeFileSync(join(argv['out-dir'], `${name}.json`), `${JSON.stringify(json)}\n`);
+    console.log(`${file}: ${r.scores.filter((s) => s >= argv['score-thr']).length} detection(s) >= ${argv['score-thr']} (${r.scores.length} in total) in ${ms.toFixed(0)} ms`);
+  }
+});
