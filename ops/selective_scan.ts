@@ -1,23 +1,21 @@
-// The selective scan as a differentiable tensor op (tf.customGrad around the CPU kernel).
+// The selective scan as a differentiable tensor op: tf.customGrad around two registered kernels
+// (ops/selective_scan_kernels.ts), so it runs on every backend without reading tensors back itself.
 //
-// Why a CPU kernel on every backend: the scan is sequential in L, and expressing it as tensor ops needs
+// Why a kernel rather than tensor ops: the scan is sequential in L, and expressing it as tensor ops needs
 // either one op per time step (thousands of tiny kernels at 800x1344) or a log-depth parallel scan that
-// costs far more memory than the whole rest of the block. The scans of TinyViM run on the stride-32 grid,
-// so the data is small: reading it back (dataSync) is cheap on cpu/wasm (same memory) and on tensorflow
-// (host memory). On webgpu/webgl the values are read back from the GPU, which synchronises the queue:
-// correct, but a stall per TViM block; see docs/backbone.md.
+// costs far more memory than the whole rest of the block. cpu/wasm/webgl/tensorflow run a deliberate CPU
+// kernel (the scans of TinyViM run on the stride-32 grid, so the data is small); webgpu runs WGSL.
+// The gradient kernel returns per-row partial gradients; the sums across rows are tensor ops here.
 import * as tf from '@tensorflow/tfjs';
-import { type ScanDims, type ScanInputs, selectiveScanBackwardCpu, selectiveScanForwardCpu } from './selective_scan_cpu';
+import { type ScanDims, gradRowLayout } from './selective_scan_cpu';
+import { SCAN_GRAD_KERNEL, SCAN_KERNEL, registerSelectiveScanKernels } from './selective_scan_kernels';
+
+registerSelectiveScanKernels();
 
 export interface SelectiveScanOptions {
   /** Apply softplus to delta + deltaBias (Mamba's delta_softplus; TinyViM uses true). */
   deltaSoftplus?: boolean;
 }
-
-const f32 = (t: tf.Tensor): Float32Array => {
-  const v = t.dataSync();
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-};
 
 function dimsOf(u: tf.Tensor, A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor, bias: tf.Tensor): ScanDims {
   const fail = (msg: string): never => {
@@ -58,38 +56,60 @@ export function selectiveScan(
     const channels = u.shape[1];
     const Dt = D ? tf.reshape(D, [channels]) : tf.zeros([channels]);
     const biasT = deltaBias ? tf.reshape(deltaBias, [channels]) : tf.zeros([channels]);
+    for (const [name, t] of [['u', u], ['delta', delta], ['A', A], ['B', B], ['C', C], ['D', Dt], ['deltaBias', biasT]] as const) {
+      if (t.dtype !== 'float32') throw new Error(`selectiveScan: ${name} must be float32, got ${t.dtype}`);
+    }
     const dims = dimsOf(u, A, B, C, Dt, biasT);
     if (!tf.util.arraysEqual(delta.shape, u.shape)) throw new Error(`selectiveScan: delta must have the shape of u [${u.shape}], got [${delta.shape}]`);
-    const read = (ts: tf.Tensor[]): ScanInputs => ({
-      u: f32(ts[0]),
-      delta: f32(ts[1]),
-      A: f32(ts[2]),
-      B: f32(ts[3]),
-      C: f32(ts[4]),
-      D: f32(ts[5]),
-      deltaBias: f32(ts[6]),
-    });
+    const attrs = { deltaSoftplus: softplusDelta };
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const inputs = args.slice(0, 7) as tf.Tensor[];
       const save = args[7] as tf.GradSaveFunc;
       save(inputs);
-      const y = selectiveScanForwardCpu(read(inputs), dims, softplusDelta);
+      const value = tf.engine().runKernel(SCAN_KERNEL, namedInputs(inputs), attrs as never) as tf.Tensor;
       return {
-        value: tf.tensor3d(y, u.shape),
+        value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = selectiveScanBackwardCpu(read(saved), f32(dy), dims, softplusDelta);
-          return [
-            tf.tensor(g.u, saved[0].shape),
-            tf.tensor(g.delta, saved[1].shape),
-            tf.tensor(g.A, saved[2].shape),
-            tf.tensor(g.B, saved[3].shape),
-            tf.tensor(g.C, saved[4].shape),
-            tf.tensor(g.D, saved[5].shape),
-            tf.tensor(g.deltaBias, saved[6].shape),
-          ];
+          const packed = tf.engine().runKernel(SCAN_GRAD_KERNEL, { ...namedInputs(saved), dy }, attrs as never) as tf.Tensor2D;
+          return reduceGradRows(packed, dims, saved);
         },
       };
     });
     return op(u, delta, A, B, C, Dt, biasT) as tf.Tensor3D;
+  });
+}
+
+const namedInputs = (ts: tf.Tensor[]): tf.NamedTensorMap => ({
+  u: ts[0],
+  delta: ts[1],
+  A: ts[2],
+  B: ts[3],
+  C: ts[4],
+  D: ts[5],
+  deltaBias: ts[6],
+});
+
+/**
+ * The seven gradients from the packed per-row partials [batch * channels, W] (gradRowLayout): du and
+ * d(delta) are per row already; dB and dC sum over the channels of each group; dA, dD and
+ * d(deltaBias) sum over the batch.
+ */
+export function reduceGradRows(packed: tf.Tensor2D, d: ScanDims, saved: tf.Tensor[]): tf.Tensor[] {
+  return tf.tidy(() => {
+    const { batch, channels, groups, length: L, dState: N } = d;
+    const lay = gradRowLayout(L, N);
+    const rows = tf.reshape(packed, [batch, channels, lay.width]);
+    const part = (offset: number, size: number) => tf.slice(rows, [0, 0, offset], [batch, channels, size]);
+    const perGroup = (offset: number) => tf.sum(tf.reshape(part(offset, N * L), [batch, groups, channels / groups, N, L]), 2);
+    const overBatch = (offset: number, size: number) => tf.sum(part(offset, size), 0);
+    return [
+      part(lay.du, L),
+      part(lay.ddelta, L),
+      overBatch(lay.dA, N),
+      perGroup(lay.dB),
+      perGroup(lay.dC),
+      tf.reshape(overBatch(lay.dD, 1), saved[5].shape),
+      tf.reshape(overBatch(lay.dBias, 1), saved[6].shape),
+    ];
   });
 }

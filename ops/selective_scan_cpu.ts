@@ -170,3 +170,118 @@ export function selectiveScanBackwardCpu(x: ScanInputs, dy: Float32Array, d: Sca
     deltaBias: Float32Array.from(gBias),
   };
 }
+
+// ---------------------------------------------------------------- packed per-row gradients
+//
+// The layout every backend's 'TinyViMSelectiveScanGrad' kernel writes: one row of width W per
+// (batch, channel) row r = b * channels + c, holding that row's own contributions. Reductions across
+// rows (B/C over the channels of a group, A/D/deltaBias over the batch) are tensor ops after the
+// kernel, so a GPU kernel needs no atomics and one invocation owns one row.
+//   [0, L)              du[t]
+//   [L, 2L)             d(delta)[t]
+//   [2L, 2L+NL)         dB contribution of this channel, [n, t]
+//   [2L+NL, 2L+2NL)     dC contribution of this channel, [n, t]
+//   [2L+2NL, 2L+3NL)    scratch: forward states h_t[n] at t * N + n (recomputed, not a gradient)
+//   [2L+3NL, +N)        dA[c, n] contribution of this batch item
+//   +N                  dD[c] contribution, then d(deltaBias)[c] contribution
+
+export interface GradRowLayout {
+  width: number;
+  du: number;
+  ddelta: number;
+  dB: number;
+  dC: number;
+  states: number;
+  dA: number;
+  dD: number;
+  dBias: number;
+}
+
+export function gradRowLayout(L: number, N: number): GradRowLayout {
+  const dB = 2 * L;
+  const dC = dB + N * L;
+  const states = dC + N * L;
+  const dA = states + N * L;
+  const dD = dA + N;
+  return { width: dD + 2, du: 0, ddelta: L, dB, dC, states, dA, dD, dBias: dD + 1 };
+}
+
+/**
+ * Packed per-row gradients (layout above). Written statement by statement like the WGSL kernel in
+ * ops/webgpu/selective_scan_webgpu.ts (same indices, same order, float32 state storage), so it also
+ * serves as the executable specification of that shader's index arithmetic.
+ */
+export function selectiveScanGradRowsCpu(x: ScanInputs, dy: Float32Array, d: ScanDims, softplusDelta: boolean): Float32Array {
+  checkScanDims(d);
+  const { batch, channels, groups, length: L, dState: N } = d;
+  const lay = gradRowLayout(L, N);
+  const rows = batch * channels;
+  const result = new Float32Array(rows * lay.width);
+  const a = new Float64Array(N);
+  const h = new Float64Array(N);
+  const gh = new Float64Array(N);
+  const gA = new Float64Array(N);
+  for (let row = 0; row < rows; row++) {
+    const c = row % channels;
+    const b = (row - c) / channels;
+    const per = channels / groups;
+    const g = Math.floor(c / per);
+    const base = row * L;
+    const bc = (b * groups + g) * N * L;
+    const out = row * lay.width;
+    const bias = x.deltaBias ? x.deltaBias[c] : 0;
+    const dskip = x.D ? x.D[c] : 0;
+    for (let n = 0; n < N; n++) {
+      a[n] = x.A[c * N + n];
+      h[n] = 0;
+      gh[n] = 0;
+      gA[n] = 0;
+    }
+    // Forward recompute, states into the scratch region.
+    for (let t = 0; t < L; t++) {
+      const raw = x.delta[base + t] + bias;
+      const dt = softplusDelta ? softplus(raw) : raw;
+      const dtu = dt * x.u[base + t];
+      for (let n = 0; n < N; n++) {
+        const o = bc + n * L + t;
+        h[n] = Math.exp(dt * a[n]) * h[n] + dtu * x.B[o];
+        result[out + lay.states + t * N + n] = h[n];
+      }
+    }
+    // Reverse pass.
+    let gDc = 0;
+    let gBiasc = 0;
+    for (let t = L - 1; t >= 0; t--) {
+      const gyt = dy[base + t];
+      const ut = x.u[base + t];
+      const raw = x.delta[base + t] + bias;
+      const dt = softplusDelta ? softplus(raw) : raw;
+      gDc += gyt * ut;
+      let gut = gyt * dskip;
+      let gdt = 0;
+      for (let n = 0; n < N; n++) {
+        const o = bc + n * L + t;
+        const bv = x.B[o];
+        const ht = result[out + lay.states + t * N + n];
+        const prev = t > 0 ? result[out + lay.states + (t - 1) * N + n] : 0;
+        result[out + lay.dC + n * L + t] = gyt * ht;
+        const gn = gh[n] + gyt * x.C[o];
+        const e = Math.exp(dt * a[n]);
+        const gE = gn * prev;
+        gdt += gE * e * a[n] + gn * bv * ut;
+        gA[n] += gE * e * dt;
+        result[out + lay.dB + n * L + t] = gn * dt * ut;
+        gut += gn * dt * bv;
+        gh[n] = gn * e;
+      }
+      const gRaw = softplusDelta ? (raw > 20 ? gdt : gdt * sigmoid(raw)) : gdt;
+      result[out + lay.du + t] = gut;
+      result[out + lay.ddelta + t] = gRaw;
+      gBiasc += gRaw;
+    }
+    for (let n = 0; n < N; n++) result[out + lay.dA + n] = gA[n];
+    result[out + lay.dD] = gDc;
+    result[out + lay.dBias] = gBiasc;
+  }
+  return result;
+}
