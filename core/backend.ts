@@ -68,7 +68,11 @@ async function tryWebgpu(): Promise<Attempt> {
   }
   try {
     await import('@tensorflow/tfjs-backend-webgpu');
-    if (await tf.setBackend('webgpu')) return { ok: true, detail: 'Dawn WebGPU adapter' };
+    if (await tf.setBackend('webgpu')) {
+      const { registerWebgpuAddN } = await import('../ops/webgpu/add_n');
+      registerWebgpuAddN();
+      return { ok: true, detail: 'Dawn WebGPU adapter' };
+    }
     return { ok: false, why: 'the webgpu backend did not initialise', install };
   } catch (e) {
     return { ok: false, why: `tfjs-backend-webgpu failed (${firstLine(e)})`, install: 'npm install @tensorflow/tfjs-backend-webgpu' };

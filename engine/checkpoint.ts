@@ -37,8 +37,9 @@ export interface LoadedCheckpoint {
   optimizerState: [string, string, RawTensor][];
 }
 
-function toRaw(t: tf.Tensor): { shape: number[]; data: Float32Array | Int32Array | Uint8Array } {
-  return { shape: t.shape, data: t.dataSync() as Float32Array | Int32Array | Uint8Array };
+// Reads back asynchronously: the webgpu backend cannot read GPU memory synchronously in Node.
+async function toRaw(t: tf.Tensor): Promise<{ shape: number[]; data: Float32Array | Int32Array | Uint8Array }> {
+  return { shape: t.shape, data: (await t.data()) as Float32Array | Int32Array | Uint8Array };
 }
 
 /** Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename. */
@@ -55,26 +56,26 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
-export function serializeCheckpoint(module: Module, optimizer: Optimizer | null, meta: CheckpointMeta): Buffer {
+export async function serializeCheckpoint(module: Module, optimizer: Optimizer | null, meta: CheckpointMeta): Promise<Buffer> {
   const tensors: [string, { shape: number[]; data: Float32Array | Int32Array | Uint8Array }][] = [];
   const layouts = new Map(module.namedSlots().map(([n, s]) => [n, s.layout]));
   for (const [name, slot] of module.namedSlots()) {
     const t = tfToTorch(slot.variable, slot.layout);
-    tensors.push([`state_dict.${name}`, toRaw(t)]);
+    tensors.push([`state_dict.${name}`, await toRaw(t)]);
     t.dispose();
   }
   if (optimizer) {
     for (const [name, key, v] of optimizer.stateEntries()) {
       const t = tfToTorch(v, layouts.get(name) ?? 'plain');
-      tensors.push([`optimizer.state.${name}.${key}`, toRaw(t)]);
+      tensors.push([`optimizer.state.${name}.${key}`, await toRaw(t)]);
       t.dispose();
     }
   }
   return writeSafetensors(tensors, { format: CHECKPOINT_FORMAT, meta: JSON.stringify(meta) });
 }
 
-export function saveCheckpoint(path: string, module: Module, optimizer: Optimizer | null, meta: CheckpointMeta): void {
-  writeFileAtomic(path, serializeCheckpoint(module, optimizer, meta));
+export async function saveCheckpoint(path: string, module: Module, optimizer: Optimizer | null, meta: CheckpointMeta): Promise<void> {
+  writeFileAtomic(path, await serializeCheckpoint(module, optimizer, meta));
 }
 
 /**

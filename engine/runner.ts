@@ -122,8 +122,8 @@ export class Runner {
     };
   }
 
-  saveCheckpoint(path: string, opts: { optimizer: boolean; latest: boolean }): void {
-    saveCheckpoint(path, this.opts.model.module, opts.optimizer ? this.optimizer : null, this.meta());
+  async saveCheckpoint(path: string, opts: { optimizer: boolean; latest: boolean }): Promise<void> {
+    await saveCheckpoint(path, this.opts.model.module, opts.optimizer ? this.optimizer : null, this.meta());
     this.lastSaved = path;
     if (opts.latest) updateLink(join(this.workDir, 'latest.safetensors'), path, 'symlink');
   }
@@ -170,11 +170,11 @@ export class Runner {
   }
 
   /** Writes a pending best checkpoint: a hard link to this step's checkpoint if one was saved. */
-  private flushBest(): void {
+  private async flushBest(): Promise<void> {
     if (!this.bestPending) return;
     const expected = join(this.workDir, this.byEpoch ? `epoch_${this.epoch}.safetensors` : `iter_${this.iter}.safetensors`);
     if (this.lastSaved === expected) updateLink(this.bestPending, expected, 'hardlink');
-    else saveCheckpoint(this.bestPending, this.opts.model.module, null, this.meta());
+    else await saveCheckpoint(this.bestPending, this.opts.model.module, null, this.meta());
     this.bestPending = null;
   }
 
@@ -218,7 +218,7 @@ export class Runner {
       tf.dispose(grads);
       // The update was not applied: the parameters are still the last good state.
       const path = join(this.workDir, `nan_guard_iter_${this.iter}.safetensors`);
-      this.saveCheckpoint(path, { optimizer: true, latest: false });
+      await this.saveCheckpoint(path, { optimizer: true, latest: false });
       throw new TrainingStopped(
         `training stopped at iter ${this.iter + 1} (epoch ${this.epoch + 1}): ${bad.map(([k, v]) => `${k} = ${v}`).join(', ')}; ` +
           `the last good state (before this iteration) is saved to ${path}`,
@@ -290,7 +290,7 @@ export class Runner {
           this.lastSaved = null;
           const outputs: IterOutputs = { values, time: (performance.now() - t0) / 1000, dataTime, lr };
           for (const h of this.hooks) await h.afterIter?.(this, outputs);
-          this.flushBest();
+          await this.flushBest();
           this.checkTensorCount();
         }
       } finally {
@@ -302,7 +302,7 @@ export class Runner {
         this.innerIter = 0;
         this.lastSaved = null;
         await this.callHooks('afterEpoch');
-        this.flushBest();
+        await this.flushBest();
       }
     }
     await this.callHooks('afterRun');

@@ -120,10 +120,10 @@ describe('runner on the toy classifier', () => {
     runner.dispose();
   });
 
-  it('strict loading lists missing, unexpected and mismatched keys', () => {
+  it('strict loading lists missing, unexpected and mismatched keys', async () => {
     const src = new ToyNet(8, 4);
     const dst = new ToyNet(4, 4);
-    const bytes = serializeCheckpoint(src, null, { iter: 0, epoch: 0, inner_iter: 0 });
+    const bytes = await serializeCheckpoint(src, null, { iter: 0, epoch: 0, inner_iter: 0 });
     const dir = tmp();
     const file = join(dir, 'w.safetensors');
     writeFileSync(file, bytes);

@@ -15,7 +15,7 @@ import {
   selectiveScanGradRowsCpu,
 } from '../ops/selective_scan_cpu';
 import { SCAN_GRAD_KERNEL, SCAN_KERNEL } from '../ops/selective_scan_kernels';
-import { SelectiveScanProgram } from '../ops/webgpu/selective_scan_webgpu';
+import { ScanParamsProgram, SelectiveScanProgram } from '../ops/webgpu/selective_scan_webgpu';
 
 /** Deterministic inputs in the ranges TinyViM produces (A negative, delta around the softplus knee). */
 function makeInputs(d: ScanDims, seed: number): { x: ScanInputs; dy: Float32Array } {
@@ -105,20 +105,21 @@ describe('packed per-row gradients (CPU)', () => {
 /**
  * Translates the subset of WGSL our scan programs use into JavaScript: fn/const/var declarations
  * lose their types, function-scope arrays become Float32Arrays (GPU registers hold f32), and division
- * of two identifiers is integer division (every such division in the shaders is on i32 values).
+ * of an identifier by an identifier or an integer literal is integer division (every such division in
+ * the shaders is on i32 values; float divisions there start with a float literal).
  */
 function wgslToJs(code: string): string {
   return code
     .replace(/fn (\w+)\(([^)]*)\)(\s*->\s*\w+)?\s*\{/g, (_m, name: string, params: string) => `function ${name}(${params.split(',').map((p) => p.split(':')[0].trim()).filter(Boolean).join(', ')}) {`)
     .replace(/const (\w+) : i32 = (\d+);/g, 'const $1 = $2;')
     .replace(/var (\w+) : array<f32, (\w+)>;/g, 'let $1 = new Float32Array($2);')
-    .replace(/\b([A-Za-z_][\w.]*) \/ ([A-Za-z_][\w.]*)\b/g, 'Math.trunc($1 / $2)')
+    .replace(/\b([A-Za-z_][\w.]*) \/ ([A-Za-z_][\w.]*|\d+)\b(?!\.)/g, 'Math.trunc($1 / $2)')
     .replace(/\bexp\(/g, 'Math.exp(')
     .replace(/\blog\(/g, 'Math.log(');
 }
 
-/** Runs a SelectiveScanProgram's user code on the given inputs, one call per output row. */
-function emulate(program: SelectiveScanProgram, inputs: Float32Array[]): Float32Array {
+/** Runs a program's user code on the given inputs, one call per invocation of its grid. */
+function emulate(program: SelectiveScanProgram | ScanParamsProgram, inputs: Float32Array[]): Float32Array {
   const size = program.outputShape.reduce((a, b) => a * b, 1);
   const result = new Float32Array(size);
   const names = program.variableNames;
@@ -130,13 +131,17 @@ function emulate(program: SelectiveScanProgram, inputs: Float32Array[]): Float32
   const main = new Function('uniforms', 'result', ...names, `${js}\nreturn main;`)(uniforms, result, ...inputs) as (i: number) => void;
   // Launch the whole grid, including the idle invocations of the last workgroup.
   const invocations = program.dispatch[0] * program.workgroupSize[0];
-  expect(invocations).toBeGreaterThanOrEqual(uniforms.rows);
+  expect(invocations).toBeGreaterThanOrEqual(program instanceof SelectiveScanProgram ? uniforms.rows : size);
   for (let i = 0; i < invocations; i++) main(i);
   return result;
 }
 
 describe('WGSL programs (emulated)', () => {
-  const orderedArrays = (x: ScanInputs) => [x.u, x.delta, x.A, x.B, x.C, x.D!, x.deltaBias!];
+  // As the webgpu kernel runs them: pack A, D, deltaBias first, then the scan on the packed params.
+  const orderedArrays = (x: ScanInputs) => {
+    const params = emulate(new ScanParamsProgram(DIMS), [x.A, x.D!, x.deltaBias!]);
+    return [x.u, x.delta, params, x.B, x.C];
+  };
   for (const softplus of [true, false]) {
     it(`forward matches the reference (softplus ${softplus})`, () => {
       const { x } = makeInputs(DIMS, 11);
@@ -157,7 +162,10 @@ describe('WGSL programs (emulated)', () => {
 
   it('declares what tfjs-backend-webgpu needs and keys shaders by mode, N and softplus', () => {
     const p = new SelectiveScanProgram('grad', DIMS, true);
-    expect(p.variableNames).toEqual(['U', 'Delta', 'Amat', 'Bmat', 'Cmat', 'Dskip', 'DeltaBias', 'Dy']);
+    // At most 8 storage buffers per stage (WebGPU's default limit): the output and 7 inputs.
+    expect(p.variableNames).toEqual(['U', 'Delta', 'Params', 'Bmat', 'Cmat', 'Dy']);
+    expect(p.variableNames.length + 1).toBeLessThanOrEqual(8);
+    expect(new ScanParamsProgram(DIMS).variableNames.length + 1).toBeLessThanOrEqual(8);
     expect(p.dispatch).toEqual([1, 1, 1]);
     expect(p.dispatchLayout.x.length).toBe(p.outputShape.length);
     expect(p.getUserCode()).toContain('const NSTATE : i32 = 4;');

@@ -17,6 +17,8 @@ import { buildOptimizer } from '../engine/optimizers';
 import type { DetBatch, ImgMeta } from '../datasets/types';
 import { MaskRCNN } from '../models/mask_rcnn';
 import '../models/mask_rcnn_builder';
+import '../backbones';
+import '../datasets/register';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 
 const median = (v: number[]) => {

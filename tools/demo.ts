@@ -17,6 +17,8 @@ import { MaskRCNN } from '../models/mask_rcnn';
 import { evaluateCocoRows, resultsToCoco } from '../models/coco_results';
 import { imageBatch, testPipelineOf } from '../models/inference';
 import { drawDetections } from './lib/draw_detections';
+import '../backbones';
+import '../datasets/register';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 import '../models/mask_rcnn_builder';
 

@@ -8,6 +8,8 @@ import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { imageBatch, initDetector } from '../models/inference';
 import { bitmapToRle } from '../models/mask_encoding';
 import { drawDetections } from './lib/draw_detections';
+import '../backbones';
+import '../datasets/register';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 
 runTool(async () => {

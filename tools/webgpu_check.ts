@@ -404,6 +404,11 @@ async function adapterInfo(): Promise<Record<string, unknown>> {
   }
 }
 
+interface GPUDeviceLike {
+  pushErrorScope(filter: 'validation' | 'out-of-memory' | 'internal'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
+}
+
 const errorText = (e: unknown): string => String((e as Error)?.stack ?? e).split('\n').slice(0, 4).join(' | ');
 
 runTool(async () => {
@@ -441,6 +446,10 @@ runTool(async () => {
     const s: Section = { name, ok: false, seconds: 0 };
     const start = performance.now();
     const before = tf.memory().numTensors;
+    // On webgpu, shader/pipeline validation errors only surface as console noise; an error scope
+    // catches the first one so the section fails with its message.
+    const device = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { device?: GPUDeviceLike }).device : undefined;
+    device?.pushErrorScope('validation');
     try {
       await body(s);
       if (s.comparisons) s.ok = s.comparisons.every((c) => c.loose);
@@ -448,6 +457,11 @@ runTool(async () => {
     } catch (e) {
       s.ok = false;
       s.error = errorText(e);
+    }
+    const gpuError = device ? await device.popErrorScope() : null;
+    if (gpuError) {
+      s.ok = false;
+      s.error = `${s.error ? `${s.error}; ` : ''}GPU validation error: ${gpuError.message}`;
     }
     s.seconds = +((performance.now() - start) / 1000).toFixed(2);
     s.detail = { ...s.detail, leaked_tensors: tf.memory().numTensors - before };

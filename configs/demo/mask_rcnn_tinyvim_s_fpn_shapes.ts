@@ -7,9 +7,11 @@
 // - FPN / RPN channels 64 instead of 256;
 // - bbox head: fc 256 instead of 1024;
 // - mask head: 2 convs of 64 channels instead of 4 of 256;
-// - RoIs sampled per image: 128 instead of 512 (same 25% positives); proposals: 600 -> 300 in
+// - RoIs sampled per image: 64 instead of 512 (same 25% positives); proposals: 600 -> 300 in
 //   training, 600 -> 300 at test (instead of 2000/1000 -> 1000);
-// - schedule: AdamW with a higher lr (1e-3) for a short iteration-based run with warm-up and one decay.
+// - schedule: 300 iterations of batch 2 (1 epoch = 300 iterations over the 600 training images),
+//   AdamW lr 1e-3 (the recipe's 2e-4 is tuned for ImageNet-initialised backbones and 90k iterations),
+//   50 warm-up iterations, lr x0.1 after 240; gradient norm clipped at 10 against early spikes.
 // Everything else (anchors, assigners, coders, losses, RoIAlign, level mapping, test thresholds) is
 // the recipe's.
 import { defineConfig } from '../../core/config';
@@ -34,7 +36,7 @@ export default defineConfig({
     },
     train_cfg: {
       rpn_proposal: { nms_pre: 600, max_per_img: 300 },
-      rcnn: { sampler: { num: 128 } },
+      rcnn: { sampler: { num: 64 } },
     },
     test_cfg: {
       rpn: { nms_pre: 600, max_per_img: 300 },
@@ -71,10 +73,11 @@ export default defineConfig({
   },
   optimizer: { type: 'AdamW', lr: 0.001, betas: [0.9, 0.999], weight_decay: 0.05 },
   optimizer_config: { grad_clip: { max_norm: 10 } },
-  lr_config: { policy: 'step', warmup: 'linear', warmup_iters: 100, warmup_ratio: 0.001, step: [600], by_epoch: false },
-  runner: { type: 'IterBasedRunner', max_iters: 700 },
-  checkpoint_config: { interval: 700, by_epoch: false },
-  evaluation: { interval: 700, by_epoch: false, metric: ['bbox', 'segm'] },
+  lr_config: { policy: 'step', warmup: 'linear', warmup_iters: 50, warmup_ratio: 0.001, step: [240], by_epoch: false },
+  runner: { type: 'IterBasedRunner', max_iters: 300 },
+  checkpoint_config: { interval: 300, by_epoch: false },
+  // COCO bbox + segm on the val split after training (tools/demo runs this evaluation itself).
+  evaluation: { interval: 300, by_epoch: false, metric: ['bbox', 'segm'] },
   log_config: { interval: 20, hooks: [{ type: 'TextLoggerHook', by_epoch: false }] },
   seed: 0,
 });

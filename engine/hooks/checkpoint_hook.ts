@@ -15,10 +15,10 @@ export class CheckpointHook implements Hook {
     readonly opts: { maxKeep?: number; saveOptimizer?: boolean; saveLast?: boolean } = {},
   ) {}
 
-  private save(runner: Runner): void {
+  private async save(runner: Runner): Promise<void> {
     const name = this.byEpoch ? `epoch_${runner.epoch}.safetensors` : `iter_${runner.iter}.safetensors`;
     const path = join(runner.workDir, name);
-    runner.saveCheckpoint(path, { optimizer: this.opts.saveOptimizer ?? true, latest: true });
+    await runner.saveCheckpoint(path, { optimizer: this.opts.saveOptimizer ?? true, latest: true });
     if (!this.saved.includes(path)) this.saved.push(path);
     const maxKeep = this.opts.maxKeep ?? -1;
     while (maxKeep > 0 && this.saved.length > maxKeep) {
@@ -27,18 +27,18 @@ export class CheckpointHook implements Hook {
     }
   }
 
-  afterIter(runner: Runner): void {
-    if (!this.byEpoch && everyN(runner.iter, this.interval)) this.save(runner);
+  async afterIter(runner: Runner): Promise<void> {
+    if (!this.byEpoch && everyN(runner.iter, this.interval)) await this.save(runner);
   }
 
-  afterEpoch(runner: Runner): void {
+  async afterEpoch(runner: Runner): Promise<void> {
     // Epoch-mode runs at an epoch boundary, so `runner.epoch` is the number of completed epochs.
-    if (this.byEpoch && everyN(runner.epoch, this.interval)) this.save(runner);
+    if (this.byEpoch && everyN(runner.epoch, this.interval)) await this.save(runner);
   }
 
-  afterRun(runner: Runner): void {
+  async afterRun(runner: Runner): Promise<void> {
     if (this.opts.saveLast === false) return;
     const name = this.byEpoch ? `epoch_${runner.epoch}.safetensors` : `iter_${runner.iter}.safetensors`;
-    if (!existsSync(join(runner.workDir, name))) this.save(runner);
+    if (!existsSync(join(runner.workDir, name))) await this.save(runner);
   }
 }

@@ -21,11 +21,16 @@ interface ProgramUniform {
 }
 interface WebGPUBackendLike {
   runWebGPUProgram(program: object, inputs: TI[], outputDtype: tf.DataType, uniforms?: ProgramUniform[]): TI;
+  disposeData(dataId: object): boolean;
 }
 
 const WORKGROUP = 64;
-/** Storage names of the inputs, in SCAN_INPUT_NAMES order (then dy for the gradient). */
-const VARIABLES = ['U', 'Delta', 'Amat', 'Bmat', 'Cmat', 'Dskip', 'DeltaBias'];
+/**
+ * Storage names of the scan programs' inputs (then Dy for the gradient). WebGPU guarantees only 8
+ * storage buffers per shader stage and tfjs asks for no more, so A, D and deltaBias travel packed
+ * as Params [channels, N + 2] (row c: A[c, 0..N-1], D[c], deltaBias[c]), made by ScanParamsProgram.
+ */
+const VARIABLES = ['U', 'Delta', 'Params', 'Bmat', 'Cmat'];
 
 export type ScanProgramMode = 'forward' | 'grad';
 
@@ -49,6 +54,7 @@ function prelude(N: number, softplusDelta: boolean): string {
         ${softplusDelta ? 'if (raw > 20.0) { return gdt; }\n        return gdt * scanSigmoid(raw);' : 'return gdt;'}
       }
       const NSTATE : i32 = ${N};
+      const PSTRIDE : i32 = ${N + 2};
   `;
 }
 
@@ -65,12 +71,12 @@ const forwardMain = `
         let grp = chan / per;
         let base = row * seqLen;
         let bc = (bat * uniforms.groups + grp) * NSTATE * seqLen;
-        let bias = DeltaBias[chan];
-        let dskip = Dskip[chan];
+        let bias = Params[chan * PSTRIDE + NSTATE + 1];
+        let dskip = Params[chan * PSTRIDE + NSTATE];
         var a : array<f32, NSTATE>;
         var h : array<f32, NSTATE>;
         for (var n = 0; n < NSTATE; n = n + 1) {
-          a[n] = Amat[chan * NSTATE + n];
+          a[n] = Params[chan * PSTRIDE + n];
           h[n] = 0.0;
         }
         for (var t = 0; t < seqLen; t = t + 1) {
@@ -103,8 +109,8 @@ const gradMain = `
         let grp = chan / per;
         let base = row * seqLen;
         let bc = (bat * uniforms.groups + grp) * NSTATE * seqLen;
-        let bias = DeltaBias[chan];
-        let dskip = Dskip[chan];
+        let bias = Params[chan * PSTRIDE + NSTATE + 1];
+        let dskip = Params[chan * PSTRIDE + NSTATE];
         let nl = NSTATE * seqLen;
         let width = 2 * seqLen + 3 * nl + NSTATE + 2;
         let rowStart = row * width;
@@ -121,7 +127,7 @@ const gradMain = `
         var gh : array<f32, NSTATE>;
         var gA : array<f32, NSTATE>;
         for (var n = 0; n < NSTATE; n = n + 1) {
-          a[n] = Amat[chan * NSTATE + n];
+          a[n] = Params[chan * PSTRIDE + n];
           h[n] = 0.0;
           gh[n] = 0.0;
           gA[n] = 0.0;
@@ -178,6 +184,48 @@ const gradMain = `
       }
 `;
 
+/** Packs A [channels, N], D [channels], deltaBias [channels] into Params [channels, N + 2]. */
+export class ScanParamsProgram {
+  readonly variableNames = ['Amat', 'Dskip', 'DeltaBias'];
+  readonly outputShape: number[];
+  shaderKey: string;
+  readonly dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  readonly uniforms = 'channels : i32,';
+
+  constructor(readonly dims: ScanDims) {
+    this.outputShape = [dims.channels, dims.dState + 2];
+    this.dispatchLayout = { x: [0, 1] };
+    this.dispatch = [Math.ceil((dims.channels * (dims.dState + 2)) / WORKGROUP), 1, 1];
+    this.shaderKey = `tinyvimSelectiveScanParams_${dims.dState}`;
+  }
+
+  uniformData(): ProgramUniform[] {
+    return [{ type: 'int32', data: [this.dims.channels] }];
+  }
+
+  getUserCode(): string {
+    const N = this.dims.dState;
+    return `
+      fn main(index : i32) {
+        if (index >= uniforms.channels * ${N + 2}) {
+          return;
+        }
+        let chan = index / ${N + 2};
+        let k = index - chan * ${N + 2};
+        if (k < ${N}) {
+          result[index] = Amat[chan * ${N} + k];
+        } else if (k == ${N}) {
+          result[index] = Dskip[chan];
+        } else {
+          result[index] = DeltaBias[chan];
+        }
+      }
+`;
+  }
+}
+
 /** A tfjs-backend-webgpu program (duck-typed to its WebGPUProgram interface). */
 export class SelectiveScanProgram {
   readonly variableNames: string[];
@@ -219,8 +267,16 @@ type KernelArgs = { inputs: Record<string, TI>; backend: unknown; attrs: ScanKer
 function run(mode: ScanProgramMode, { inputs, backend, attrs }: KernelArgs): TI {
   const list = orderedInputs(inputs, mode === 'grad');
   for (const t of list) if (t.dtype !== 'float32') throw new Error(`${SCAN_KERNEL} (webgpu): inputs must be float32, got ${t.dtype}`);
-  const program = new SelectiveScanProgram(mode, scanDimsOf(inputs), attrs.deltaSoftplus);
-  return (backend as WebGPUBackendLike).runWebGPUProgram(program, list, 'float32', program.uniformData());
+  const be = backend as WebGPUBackendLike;
+  const dims = scanDimsOf(inputs);
+  const packer = new ScanParamsProgram(dims);
+  const params = be.runWebGPUProgram(packer, [inputs.A, inputs.D, inputs.deltaBias], 'float32', packer.uniformData());
+  const program = new SelectiveScanProgram(mode, dims, attrs.deltaSoftplus);
+  const scanInputs = [inputs.u, inputs.delta, params, inputs.B, inputs.C];
+  if (mode === 'grad') scanInputs.push(inputs.dy);
+  const out = be.runWebGPUProgram(program, scanInputs, 'float32', program.uniformData());
+  be.disposeData(params.dataId);
+  return out;
 }
 
 let registered = false;
