@@ -89,7 +89,7 @@ runTool(async () => {
     const file = join(raw.imgPrefix, raw.imageInfo(i).file_name);
     const r = model.predictBitmaps(await imageBatch(det, file))[0];
     const out = join(visDir, `${basename(file).replace(/\.[^.]+$/, '')}.png`);
-    writeFileSync(out, encodePngRgb(drawDetections(await decodeImage(file), r, { classes: raw.classes, scoreThr: 0.3 })));
+    writeFileSync(out, encodePngRgb(drawDetections(await decodeImage(file), r, { classes: raw.classes, scoreThr: 0.3, scale: 3 })));
   }
   console.log(`[${secs()} s] example predictions in ${visDir}`);
   const ok = metrics.bbox_mAP_50 >= 0.5 && metrics.segm_mAP_50 >= 0.5;

@@ -20,6 +20,7 @@ runTool(async () => {
     .option('checkpoint', { type: 'string', describe: 'checkpoint (.safetensors) loaded strictly; without it the weights are random' })
     .option('out-dir', { type: 'string', demandOption: true, describe: 'output folder' })
     .option('score-thr', { type: 'number', default: 0.3, describe: 'smallest score drawn (the JSON keeps every detection)' })
+    .option('scale', { type: 'number', default: 1, describe: 'integer upscaling of the drawn PNG (small images)' })
     .option('classes', { type: 'string', array: true, describe: 'class names for the captions (default: the label numbers)' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
@@ -39,7 +40,7 @@ runTool(async () => {
     const r = det.model.predictBitmaps(batch)[0];
     const ms = performance.now() - t0;
     const name = basename(file, extname(file));
-    writeFileSync(join(argv['out-dir'], `${name}.png`), encodePngRgb(drawDetections(img, r, { classes: argv.classes, scoreThr: argv['score-thr'] })));
+    writeFileSync(join(argv['out-dir'], `${name}.png`), encodePngRgb(drawDetections(img, r, { classes: argv.classes, scoreThr: argv['score-thr'], scale: argv.scale })));
     const json = {
       image: file,
       bboxes: Array.from({ length: r.scores.length }, (_, j) => Array.from(r.bboxes.subarray(j * 4, j * 4 + 4))),

@@ -47,11 +47,28 @@ export interface DrawOptions {
   scoreThr?: number;
   /** Mask opacity in [0, 1]. */
   alpha?: number;
+  /** Integer upscaling (nearest) before drawing, so small images stay readable. */
+  scale?: number;
+}
+
+/** Nearest-neighbour integer upscaling of an RGB image (k = 1 returns a copy). */
+export function upscale(img: RgbImage, k: number): RgbImage {
+  const w = img.width * k;
+  const h = img.height * k;
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = ((Math.floor(y / k) * img.width + Math.floor(x / k)) * 3);
+      data.set(img.data.subarray(s, s + 3), (y * w + x) * 3);
+    }
+  }
+  return { width: w, height: h, data };
 }
 
 /** A copy of `img` with the detections drawn on it. */
 export function drawDetections(img: RgbImage, det: DetectionResult, opts: DrawOptions = {}): RgbImage {
-  const out: RgbImage = { width: img.width, height: img.height, data: Uint8Array.from(img.data) };
+  const k = Math.max(1, Math.round(opts.scale ?? 1));
+  const out = upscale(img, k);
   const thr = opts.scoreThr ?? 0.3;
   const alpha = opts.alpha ?? 0.5;
   const order = Array.from(det.scores.keys()).filter((j) => det.scores[j] >= thr);
@@ -59,14 +76,15 @@ export function drawDetections(img: RgbImage, det: DetectionResult, opts: DrawOp
     const m = det.masks?.[j];
     if (!m) continue;
     const c = classColor(det.labels[j]);
-    for (let p = 0; p < m.length; p++) {
-      if (!m[p]) continue;
-      for (let k = 0; k < 3; k++) out.data[p * 3 + k] = Math.round((1 - alpha) * out.data[p * 3 + k] + alpha * c[k]);
+    for (let p = 0; p < out.width * out.height; p++) {
+      const src = Math.floor(Math.floor(p / out.width) / k) * img.width + Math.floor((p % out.width) / k);
+      if (!m[src]) continue;
+      for (let ch = 0; ch < 3; ch++) out.data[p * 3 + ch] = Math.round((1 - alpha) * out.data[p * 3 + ch] + alpha * c[ch]);
     }
   }
   for (const j of order) {
     const c = classColor(det.labels[j]);
-    const [x1, y1, x2, y2] = Array.from(det.bboxes.subarray(j * 4, j * 4 + 4), Math.round);
+    const [x1, y1, x2, y2] = Array.from(det.bboxes.subarray(j * 4, j * 4 + 4), (v) => Math.round(v * k));
     for (let x = x1; x <= x2; x++) {
       setPx(out, x, y1, c);
       setPx(out, x, y2, c);
