@@ -66,9 +66,13 @@ export function resizedSegCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D,
     const value = tf.tidy(() => {
       let total: tf.Tensor = tf.scalar(0);
       for (let i = 0; i < n; i++) {
-        const { up, valid, onehot } = perImage(x, lab, i);
-        const nll = tf.sub(tf.logSumExp(up, -1), tf.sum(tf.mul(up, onehot), -1));
-        total = tf.add(total, tf.sum(tf.mul(nll, valid)));
+        // One tidy per image: only the running sum outlives an image's full-resolution tensors.
+        const part = tf.tidy(() => {
+          const { up, valid, onehot } = perImage(x, lab, i);
+          const nll = tf.sub(tf.logSumExp(up, -1), tf.sum(tf.mul(up, onehot), -1));
+          return tf.sum(tf.mul(nll, valid));
+        });
+        total = tf.add(total, part);
       }
       return tf.mul(total, scale) as tf.Scalar;
     });
@@ -77,9 +81,13 @@ export function resizedSegCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D,
       return tf.tidy(() => {
         const parts: tf.Tensor4D[] = [];
         for (let i = 0; i < n; i++) {
-          const { up, valid, onehot } = perImage(low, savedLabels, i);
-          const g = tf.mul(tf.mul(tf.sub(tf.softmax(up), onehot), tf.expandDims(valid, -1)), tf.mul(dy, scale));
-          parts.push(resizeBilinearBackward(g as tf.Tensor4D, [low.shape[1], low.shape[2]], align));
+          parts.push(
+            tf.tidy(() => {
+              const { up, valid, onehot } = perImage(low, savedLabels, i);
+              const g = tf.mul(tf.mul(tf.sub(tf.softmax(up), onehot), tf.expandDims(valid, -1)), tf.mul(dy, scale));
+              return resizeBilinearBackward(g as tf.Tensor4D, [low.shape[1], low.shape[2]], align);
+            }),
+          );
         }
         return [tf.concat(parts, 0), tf.zerosLike(savedLabels)];
       });
@@ -95,10 +103,12 @@ export function resizedSegAccuracy(logits: tf.Tensor4D, labels: tf.Tensor3D, ign
     const [n, h, w] = labels.shape;
     let correct: tf.Tensor = tf.scalar(0);
     for (let i = 0; i < n; i++) {
-      const up = resizeBilinear(tf.slice(logits, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, [h, w], alignCorners);
-      const lab = tf.slice(labels, [i, 0, 0], [1, -1, -1]);
-      const hit = tf.logicalAnd(tf.equal(tf.argMax(up, -1), lab), tf.notEqual(lab, ignoreIndex));
-      correct = tf.add(correct, tf.sum(tf.cast(hit, 'float32')));
+      const hits = tf.tidy(() => {
+        const up = resizeBilinear(tf.slice(logits, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, [h, w], alignCorners);
+        const lab = tf.slice(labels, [i, 0, 0], [1, -1, -1]);
+        return tf.sum(tf.cast(tf.logicalAnd(tf.equal(tf.argMax(up, -1), lab), tf.notEqual(lab, ignoreIndex)), 'float32'));
+      });
+      correct = tf.add(correct, hits);
     }
     const valid = tf.sum(tf.cast(tf.notEqual(labels, ignoreIndex), 'float32'));
     return tf.mul(tf.div(correct, tf.add(valid, 1.1920928955078125e-7)), 100) as tf.Scalar;
