@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { torchDefault } from './init';
+import { addLean, batchNormTrain, geluLean, layerNormLean, siluLean } from './fused_ops';
 
 export type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -79,7 +80,8 @@ export class Conv2d extends Module {
         ? tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation)
         : tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
     }
-    return this.bias ? tf.add(y, this.bias) : y;
+    // addLean: tf.add would keep the conv output on the tape only for its shape.
+    return this.bias ? addLean(y, this.bias) : y;
   }
 }
 
@@ -174,18 +176,19 @@ export class BatchNorm2d extends Module {
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift);
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    // One tape node saving x, mean and invstd (the composite kept ~4 full-size intermediates).
+    const { y, stats } = batchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps);
     const n = x.shape[0] * x.shape[1] * x.shape[2];
     // Running stats are state: these ops do not lead to the output, so backprop never visits them.
     tf.tidy(() => {
       const m = this.momentum;
-      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      const unbiased = tf.mul(stats.variance, n / Math.max(n - 1, 1));
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(stats.mean, m)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
       this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
     });
-    const inv = tf.mul(tf.rsqrt(tf.add(variance, this.eps)), this.weight);
-    return tf.add(tf.mul(tf.sub(x, mean), inv), this.bias);
+    tf.dispose([stats.mean, stats.variance]);
+    return y;
   }
 }
 
@@ -204,18 +207,17 @@ export class LayerNorm extends Module {
   }
 
   forward<T extends tf.Tensor>(x: T): T {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias) as T;
+    return layerNormLean(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps);
   }
 }
 
 /** GELU with the exact erf form (PyTorch's default nn.GELU). */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
+  return geluLean(x);
 }
 
 export function silu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.sigmoid(x)) as T;
+  return siluLean(x);
 }
 
 /** A list of child modules named '0', '1', ... like nn.ModuleList / nn.Sequential. */

@@ -77,7 +77,7 @@ describe('Mask R-CNN (tiny)', () => {
     model.dispose();
   });
 
-  it('a checkpoint reproduces its saved results', () => {
+  it('a checkpoint reproduces its saved results', async () => {
     setInitSeed(2);
     const model = buildMaskRCNN(tinyMaskRcnnConfig());
     trainSteps(model, 6);
@@ -85,7 +85,7 @@ describe('Mask R-CNN (tiny)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mrcnn-'));
     const ckpt = join(dir, 'iter_6.safetensors');
     const out = join(dir, 'results.json');
-    saveCheckpoint(ckpt, model.module, null, { iter: 6, epoch: 0, inner_iter: 6 });
+    await saveCheckpoint(ckpt, model.module, null, { iter: 6, epoch: 0, inner_iter: 6 });
     writeFileSync(out, JSON.stringify(model.predict(batch).map(plain)));
     model.dispose();
     setInitSeed(99);

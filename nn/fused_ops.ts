@@ -1,0 +1,160 @@
+// Memory-lean differentiable ops. A composite written with tfjs primitives keeps, on the gradient tape,
+// every intermediate its kernels ask to save (Mul saves both operands, Add/Sub/Slice/Concat save their
+// inputs only for the shapes) and later one gradient per intermediate. Each op here is one tape node
+// (tf.customGrad) that saves what PyTorch's autograd saves for the same op, with a closed-form backward.
+// Forward values use the same primitive sequence as the composites they replace, so outputs are
+// bit-identical; gradients agree to float rounding.
+import * as tf from '@tensorflow/tfjs';
+
+type Grads = tf.Tensor | tf.Tensor[];
+type Save = tf.GradSaveFunc;
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Sums `g` (shaped like the broadcast result) down to `shape` (numpy broadcasting, right-aligned). */
+export function sumToShape(g: tf.Tensor, shape: number[]): tf.Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const s = axes.length ? tf.sum(g, axes) : g;
+  return tf.reshape(s, shape);
+}
+
+// ---------------------------------------------------------------- activations
+
+const geluOp = tf.customGrad((x: tf.Tensor, save: Save) => {
+  save([x]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)),
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]): Grads => {
+      // d/dx x*Phi(x) = Phi(x) + x*phi(x)
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs, Math.SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), INV_SQRT_2PI);
+      return tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)));
+    },
+  };
+});
+
+/** Exact (erf) GELU; saves only x for backward. */
+export function geluLean<T extends tf.Tensor>(x: T): T {
+  return geluOp(x) as T;
+}
+
+const siluOp = tf.customGrad((x: tf.Tensor, save: Save) => {
+  save([x]);
+  return {
+    value: tf.mul(x, tf.sigmoid(x)),
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]): Grads => {
+      const s = tf.sigmoid(xs);
+      // s * (1 + x * (1 - s))
+      return tf.mul(dy, tf.mul(s, tf.add(tf.mul(xs, tf.sub(1, s)), 1)));
+    },
+  };
+});
+
+/** SiLU x * sigmoid(x); saves only x for backward. */
+export function siluLean<T extends tf.Tensor>(x: T): T {
+  return siluOp(x) as T;
+}
+
+// ---------------------------------------------------------------- normalisation
+
+/** Batch statistics of a training-mode batch norm, for the running-stat update (caller disposes). */
+export interface BatchStats {
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
+/**
+ * BatchNorm2d in training mode over NHWC x (channels last): y = (x - mean) * rsqrt(var + eps) * weight + bias
+ * with biased batch variance. Saves x, mean and invstd (as PyTorch). Returns y and the batch statistics
+ * (kept tensors; the caller disposes them after updating running stats).
+ */
+export function batchNormTrain(
+  x: tf.Tensor4D,
+  weight: tf.Tensor1D,
+  bias: tf.Tensor1D,
+  eps: number,
+): { y: tf.Tensor4D; stats: BatchStats } {
+  let stats: BatchStats | null = null;
+  const op = tf.customGrad((xi: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: Save) => {
+    const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+    const invstd = tf.rsqrt(tf.add(variance, eps));
+    stats = { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D };
+    save([xi, mean, invstd, w]);
+    const value = tf.add(tf.mul(tf.sub(xi, mean), tf.mul(invstd, w)), b);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, [xs, m, inv, ws]: tf.Tensor[]): Grads => {
+        const n = xs.shape[0] * xs.shape[1] * xs.shape[2];
+        const xhat = tf.mul(tf.sub(xs, m), inv);
+        const dbias = tf.sum(dy, [0, 1, 2]);
+        const dweight = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
+        // dx = w * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+        const centred = tf.sub(tf.sub(dy, tf.div(dbias, n)), tf.mul(xhat, tf.div(dweight, n)));
+        return [tf.mul(centred, tf.mul(inv, ws)), dweight, dbias];
+      },
+    };
+  });
+  const y = op(x, weight, bias) as tf.Tensor4D;
+  return { y, stats: stats! };
+}
+
+/** LayerNorm over the last axis with affine weight/bias [C]; saves x, mean and invstd (as PyTorch). */
+export function layerNormLean<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {
+  const op = tf.customGrad((xi: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: Save) => {
+    const { mean, variance } = tf.moments(xi, -1, true);
+    const invstd = tf.rsqrt(tf.add(variance, eps));
+    save([xi, mean, invstd, w]);
+    return {
+      value: tf.add(tf.mul(tf.mul(tf.sub(xi, mean), invstd), w), b),
+      gradFunc: (dy: tf.Tensor, [xs, m, inv, ws]: tf.Tensor[]): Grads => {
+        const lead = xs.shape.slice(0, -1).map((_, i) => i);
+        const xhat = tf.mul(tf.sub(xs, m), inv);
+        const dxhat = tf.mul(dy, ws);
+        const a = tf.mean(dxhat, -1, true);
+        const c = tf.mean(tf.mul(dxhat, xhat), -1, true);
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, a), tf.mul(xhat, c)), inv);
+        return [dx, tf.sum(tf.mul(dy, xhat), lead), tf.sum(dy, lead)];
+      },
+    };
+  });
+  return op(x, weight, bias) as T;
+}
+
+// ---------------------------------------------------------------- shape-only ops that save nothing
+
+/** a + b (b may broadcast into a's shape, e.g. a bias); saves nothing (tf.add keeps both inputs). */
+export function addLean<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  const sa = a.shape;
+  const sb = b.shape;
+  const op = tf.customGrad((x: tf.Tensor, y: tf.Tensor) => ({
+    value: tf.add(x, y),
+    gradFunc: (dy: tf.Tensor): Grads => [sumToShape(dy, sa), sumToShape(dy, sb)],
+  }));
+  return op(a, b) as T;
+}
+
+/** a - b (b may broadcast into a's shape); saves nothing. */
+export function subLean<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  const sa = a.shape;
+  const sb = b.shape;
+  const op = tf.customGrad((x: tf.Tensor, y: tf.Tensor) => ({
+    value: tf.sub(x, y),
+    gradFunc: (dy: tf.Tensor): Grads => [sumToShape(dy, sa), tf.neg(sumToShape(dy, sb))],
+  }));
+  return op(a, b) as T;
+}
+
+/** tf.concat along `axis`; saves nothing (tf.concat keeps every input). */
+export function concatLean<T extends tf.Tensor>(xs: T[], axis: number): T {
+  if (xs.length === 1) return xs[0].clone() as T;
+  const ax = axis < 0 ? xs[0].rank + axis : axis;
+  const sizes = xs.map((t) => t.shape[ax]);
+  const op = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+    const ts = args.slice(0, xs.length) as tf.Tensor[];
+    return { value: tf.concat(ts, ax), gradFunc: (dy: tf.Tensor): Grads => tf.split(dy, sizes, ax) };
+  });
+  return (op as (...t: tf.Tensor[]) => tf.Tensor)(...xs) as T;
+}
