@@ -82,6 +82,11 @@ export interface TrainableModel<Batch = unknown, Result = unknown> {
   /** Inference on a batch: one result per image, free of tensors (plain numbers/typed arrays). */
   predict?(batch: Batch): Result[] | Promise<Result[]>;
   dispose?(): void;
+  /**
+   * The model's own random stream used in training (e.g. anchor/RoI sampling, seeded by the model's
+   * config). The runner saves and restores its position in checkpoints, so resume is exact.
+   */
+  rng?: { state(): unknown; setState(state: never): void };
 }
 
 /** An async stream of batches for one epoch at a time. */

@@ -37,7 +37,9 @@ export function createRunner(cfg: Config, opts: TrainOptions): Runner {
   const trainData = buildDataset(cfg, 'train')!;
   const valData = cfg.evaluation ? buildDataset(cfg, 'val') : null;
   if (cfg.evaluation && !valData) throw new ConfigError('evaluation is set but data.val is missing', 'data.val');
-  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng: opts.rng, backend: opts.backend });
+  // The model's own training-time stream (samplers) is checkpointed so that resume is exact.
+  const rng = opts.rng ?? model.rng ?? null;
+  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng, backend: opts.backend });
   writeFileSync(join(opts.workDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   let resume = opts.resumeFrom ?? cfg.resume_from ?? null;
   if (!resume && (opts.autoResume ?? cfg.auto_resume)) {
