@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { torchDefault } from './init';
-import { addLean, batchNormTrain, geluLean, layerNormLean, siluLean } from './fused_ops';
+import { addLean, batchNormTrainStep, geluLean, layerNormLean, siluLean } from './fused_ops';
 
 export type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -177,18 +177,7 @@ export class BatchNorm2d extends Module {
       return tf.add(tf.mul(x, scale), shift);
     }
     // One tape node saving x, mean and invstd (the composite kept ~4 full-size intermediates).
-    const { y, stats } = batchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps);
-    const n = x.shape[0] * x.shape[1] * x.shape[2];
-    // Running stats are state: these ops do not lead to the output, so backprop never visits them.
-    tf.tidy(() => {
-      const m = this.momentum;
-      const unbiased = tf.mul(stats.variance, n / Math.max(n - 1, 1));
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(stats.mean, m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
-      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
-    });
-    tf.dispose([stats.mean, stats.variance]);
-    return y;
+    return batchNormTrainStep(this, x);
   }
 }
 

@@ -128,6 +128,25 @@ describe('Mask R-CNN (tiny)', () => {
     model.dispose();
   });
 
+  it('trains and predicts on a padded batch of images with different sizes', () => {
+    setInitSeed(6);
+    const model = buildMaskRCNN(tinyMaskRcnnConfig());
+    const batch = tinyBatch(12, 2, 64, [[{ box: [4, 4, 30, 40], label: 0 }], [{ box: [10, 8, 40, 30], label: 1 }]]);
+    // Image 2 is 48 px wide inside the 64 px padded batch; its original was 96x72 (scale 2/3).
+    batch.metas[1].img_shape = [48, 48, 3];
+    batch.metas[1].ori_shape = [72, 72, 3];
+    batch.metas[1].scale_factor = [2 / 3, 2 / 3, 2 / 3, 2 / 3];
+    const loss = tf.tidy(() => {
+      const l = model.forwardTrain(batch);
+      return Object.entries(l).filter(([k]) => k.includes('loss')).reduce((a, [, v]) => a + v.dataSync()[0], 0);
+    });
+    expect(Number.isFinite(loss)).toBe(true);
+    const res = model.predictBitmaps(batch);
+    for (const m of res[1].masks ?? []) expect(m.length).toBe(72 * 72);
+    for (let j = 0; j < res[1].scores.length; j++) for (let c = 0; c < 4; c++) expect(res[1].bboxes[4 * j + c]).toBeLessThanOrEqual(72 + 1e-3);
+    model.dispose();
+  });
+
   it('returns empty results when nothing passes score_thr', () => {
     setInitSeed(4);
     const cfg = tinyMaskRcnnConfig();

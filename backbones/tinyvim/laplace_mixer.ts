@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { LayerNorm, silu } from '../../nn/layers';
 import { uniform } from '../../nn/init';
+import { addLean, concatLean, subLean } from '../../nn/fused_ops';
 import { crossMergeNHWC, crossScanNHWC } from '../../ops/cross_scan';
 import { selectiveScan } from '../../ops/selective_scan';
 import { type ConvLike, Conv2dBN, RepDW, RepInception } from './rep_layers';
@@ -76,17 +77,18 @@ export class LaplaceMixer extends Module {
       const { dInner, pool } = this.d;
       const [b, h, w, c] = x.shape;
       let y = silu(this.conv2d.forward(this.inProj.forward(x)));
-      const low = tf.slice(y, [0, 0, 0, 0], [b, h, w, dInner]);
-      const high = this.localConv.forward(tf.slice(y, [0, 0, 0, dInner], [b, h, w, c - dInner]));
+      // split, not slice: tf.slice keeps its whole input on the tape.
+      const [low, hi] = tf.split(y, [dInner, c - dInner], 3) as tf.Tensor4D[];
+      const high = this.localConv.forward(hi);
       let lowOut: tf.Tensor4D;
       if (pool > 1) {
         const p = tf.avgPool(low, pool, pool, 'valid');
-        const res = tf.sub(low, upsampleNearest(p, pool));
-        lowOut = tf.add(resizeBilinearTorch(this.ssm(p), h, w), res);
+        const res = subLean(low, upsampleNearest(p, pool));
+        lowOut = addLean(resizeBilinearTorch(this.ssm(p), h, w), res);
       } else {
         lowOut = this.ssm(low);
       }
-      y = tf.concat([lowOut, high], 3);
+      y = concatLean([lowOut, high], 3);
       return this.outProj.forward(y);
     });
   }

@@ -4,11 +4,12 @@
 // distillation head. State_dict names and shapes are the official ones.
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
-import { BatchNorm2d, Linear, gelu } from '../../nn/layers';
+import { BatchNorm2d, Linear } from '../../nn/layers';
 import { truncNormal } from '../../nn/init';
+import { addLean } from '../../nn/fused_ops';
 import { UserError } from '../../core/errors';
 import { type TinyViMConfig, type TinyViMConfigInput, hasEmbedding, resolveTinyViMConfig, stageBlockKinds } from './config';
-import { type ConvLike, Conv2dBN, FFN, RepDW } from './rep_layers';
+import { type ConvLike, Conv2dBN, FFN, RepDW, convGelu } from './rep_layers';
 import { LaplaceMixer, poolFactor } from './laplace_mixer';
 
 /** An input whose height or width the official model cannot process. */
@@ -26,7 +27,7 @@ export class Stem extends Module {
     this.conv2 = this.child('2', new Conv2dBN(Math.floor(dim / 2), dim, 3, 2, 1));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => gelu(this.conv2.forward(gelu(this.conv0.forward(x)))));
+    return tf.tidy(() => convGelu(this.conv2, convGelu(this.conv0, x)));
   }
   fuse(): void {
     if (this.conv0 instanceof Conv2dBN) this.conv0 = this.replaceChild('0', this.conv0.fuse());
@@ -66,7 +67,7 @@ export class LocalBlock extends Module {
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       const scale = tf.reshape(this.layerScale, [-1]);
-      return tf.add(x, tf.mul(scale, this.mlp.forward(this.dwconv.forward(x))));
+      return addLean(x, tf.mul(scale, this.mlp.forward(this.dwconv.forward(x))));
     });
   }
   fuse(): void {
@@ -86,8 +87,8 @@ export class TViMBlock extends Module {
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const y = tf.add(x, this.op.forward(x)) as tf.Tensor4D;
-      return tf.add(y, this.mlp.forward(y)) as tf.Tensor4D;
+      const y = addLean(x, this.op.forward(x));
+      return addLean(y, this.mlp.forward(y));
     });
   }
   fuse(): void {

@@ -4,6 +4,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { BatchNorm2d, Conv2d, gelu, type Pair } from '../../nn/layers';
+import { addLean, batchNormTrainStep, concatLean } from '../../nn/fused_ops';
+
+/** GELU(m(x)), fusing the BN and GELU of an unfused Conv2d_BN. */
+export function convGelu(m: ConvLike, x: tf.Tensor4D): tf.Tensor4D {
+  return m instanceof Conv2dBN ? m.forwardGelu(x) : gelu(m.forward(x));
+}
 
 /** Anything that maps NHWC to NHWC: an unfused block or the conv it fuses into. */
 export interface ConvLike extends Module {
@@ -65,6 +71,11 @@ export class Conv2dBN extends Module implements ConvLike {
     return this.bn.forward(this.c.forward(x));
   }
 
+  /** GELU(forward(x)); in training mode one fused BN + GELU tape node (the BN output is not kept). */
+  forwardGelu(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => (this.bn.training ? batchNormTrainStep(this.bn, this.c.forward(x), 'gelu') : gelu(this.forward(x))));
+  }
+
   /** Weight and bias of the equivalent single conv (tf layout). */
   fusedTensors(): { weight: tf.Tensor; bias: tf.Tensor } {
     return tf.tidy(() => {
@@ -113,7 +124,7 @@ export class RepDW extends Module implements ConvLike {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.bn.forward(tf.add(tf.add(this.conv.forward(x), this.conv1.forward(x)), x)));
+    return tf.tidy(() => this.bn.forward(addLean(addLean(this.conv.forward(x), this.conv1.forward(x)), x)));
   }
 
   fuse(): Conv2d {
@@ -161,7 +172,7 @@ export class RepInception extends Module implements ConvLike {
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       const [a, b] = tf.split(x, [this.splitW, this.dim - this.splitW], 3) as tf.Tensor4D[];
-      return tf.concat([this.dwconvW.forward(a), this.dwconvH.forward(b)], 3) as tf.Tensor4D;
+      return concatLean([this.dwconvW.forward(a), this.dwconvH.forward(b)], 3);
     });
   }
 
@@ -185,7 +196,7 @@ export class FFN extends Module implements ConvLike {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.fc2.forward(gelu(this.fc1.forward(x))));
+    return tf.tidy(() => this.fc2.forward(convGelu(this.fc1, x)));
   }
 
   fuse(): void {

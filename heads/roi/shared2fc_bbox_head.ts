@@ -40,8 +40,8 @@ export class Shared2FCBBoxHead extends Module {
 
   /** [K, s, s, C] RoI features -> cls logits [K, num_classes+1], deltas [K, 4*num_classes]. */
   forward(roiFeats: tf.Tensor4D): { cls: tf.Tensor2D; reg: tf.Tensor2D } {
-    const k = roiFeats.shape[0];
-    let x: tf.Tensor = tf.reshape(tf.transpose(roiFeats, [0, 3, 1, 2]), [k, -1]);
+    const [k, h, w, c] = roiFeats.shape;
+    let x: tf.Tensor = tf.reshape(tf.transpose(roiFeats, [0, 3, 1, 2]), [k, c * h * w]);
     for (const fc of this.sharedFcs.items) x = tf.relu(fc.forward(x));
     return { cls: this.fcCls.forward(x) as tf.Tensor2D, reg: this.fcReg.forward(x) as tf.Tensor2D };
   }
