@@ -69,10 +69,12 @@ export function selectiveScan(
       const value = tf.engine().runKernel(SCAN_KERNEL, namedInputs(inputs), attrs as never) as tf.Tensor;
       return {
         value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const packed = tf.engine().runKernel(SCAN_GRAD_KERNEL, { ...namedInputs(saved), dy }, attrs as never) as tf.Tensor2D;
-          return reduceGradRows(packed, dims, saved);
-        },
+        // tidy: tfjs runs a custom backward outside any per-op scope, so temporaries would live to the end of backprop.
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tf.tidy(() => {
+            const packed = tf.engine().runKernel(SCAN_GRAD_KERNEL, { ...namedInputs(saved), dy }, attrs as never) as tf.Tensor2D;
+            return reduceGradRows(packed, dims, saved);
+          }),
       };
     });
     return op(u, delta, A, B, C, Dt, biasT) as tf.Tensor3D;
