@@ -151,6 +151,8 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
         const [h, w] = batch.metas[i].ori_shape;
         out.masks = r.masks.map((m) => bitmapToRle(m, h, w));
       }
+      // Typed arrays serialise as index-keyed objects; give results a plain-array JSON form.
+      Object.defineProperty(out, 'toJSON', { value: () => instanceResultJson(out), enumerable: false });
       return out;
     });
   }
@@ -177,6 +179,17 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
       this.module.train(was);
     }
   }
+}
+
+/** JSON form of a result: boxes as [x1, y1, x2, y2] lists, plain score/label lists, RLE masks. */
+export function instanceResultJson(r: InstanceResult): { bboxes: number[][]; scores: number[]; labels: number[]; masks?: RleObject[] } {
+  const out: { bboxes: number[][]; scores: number[]; labels: number[]; masks?: RleObject[] } = {
+    bboxes: Array.from({ length: r.scores.length }, (_, j) => Array.from(r.bboxes.subarray(j * 4, j * 4 + 4))),
+    scores: Array.from(r.scores),
+    labels: Array.from(r.labels),
+  };
+  if (r.masks) out.masks = r.masks;
+  return out;
 }
 
 export function imageInfo(m: ImgMeta): ImageInfo {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resultsToCoco, evaluateCocoRows } from '../models/coco_results';
 import { bitmapToRle } from '../models/mask_encoding';
 import { decodeRowMajor, fromObject } from '../evaluation/mask';
-import type { InstanceResult } from '../models/mask_rcnn';
+import { instanceResultJson, type InstanceResult } from '../models/mask_rcnn';
 
 const H = 20;
 const W = 30;
@@ -40,6 +40,15 @@ function result(boxes: number[][], labels: number[]): InstanceResult {
 }
 
 describe('Mask R-CNN results to COCO', () => {
+  it('instanceResultJson gives plain lists', () => {
+    const r = result([[2, 3, 12, 11]], [1]);
+    const j = instanceResultJson(r);
+    expect(j.bboxes).toEqual([[2, 3, 12, 11]]);
+    expect(j.labels).toEqual([1]);
+    expect(j.scores[0]).toBeCloseTo(0.9, 6);
+    expect(j.masks).toHaveLength(1);
+  });
+
   it('bitmapToRle encodes row-major bitmaps as pycocotools RLE', () => {
     const m = boxMask(2, 3, 12, 11);
     const rle = bitmapToRle(m, H, W);

@@ -22,7 +22,6 @@ runTool(async () => {
     .scriptName('tools/demo_seg')
     .usage('$0 [options]\n\nGenerates shapes-ade (if absent), trains the demo Semantic FPN, evaluates mIoU and draws predictions.')
     .option('config', { type: 'string', default: 'configs/demo/fpn_tinyvim_s_shapes.ts', describe: 'demo config' })
-    .option('data', { type: 'string', default: 'data/shapes_ade', describe: 'dataset folder (generated here when absent; the config reads data/shapes_ade)' })
     .option('work-dir', { type: 'string', default: 'work_dirs/demo_sem_fpn', describe: 'logs, checkpoint, metrics and example PNGs' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
     .option('examples', { type: 'number', default: 6, describe: 'val images drawn as PNG' })
@@ -33,13 +32,16 @@ runTool(async () => {
     .parseAsync();
   const t0 = performance.now();
   const secs = () => ((performance.now() - t0) / 1000).toFixed(0);
-  if (!existsSync(join(argv.data, 'annotations', 'training'))) {
-    // The same scenes as the detection demo's generator, with 0 = "other" in the label maps.
-    await writeShapesAde(argv.data, { train: 300, val: 60, size: 160, seed: 0 });
-    console.log(`[${secs()} s] generated ${argv.data}`);
-  }
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
+  // Generate the dataset where the config reads it, unless it is there already.
+  const dataRoot = (cfg.data.val as { data_root?: string } | undefined)?.data_root;
+  if (!dataRoot) throw new UserError(`${argv.config}: data.val.data_root is required by the demo`);
+  if (!existsSync(join(dataRoot, 'annotations', 'training'))) {
+    // The same scenes as the detection demo's generator, with 0 = "other" in the label maps.
+    await writeShapesAde(dataRoot, { train: 300, val: 60, size: 160, seed: 0 });
+    console.log(`[${secs()} s] generated ${dataRoot}`);
+  }
   if (cfg.model.type !== 'EncoderDecoder') throw new UserError(`${argv.config}: model.type is '${cfg.model.type}', expected 'EncoderDecoder'`);
   const backend = await setupBackend(argv.backend);
   const workDir = argv['work-dir'];
