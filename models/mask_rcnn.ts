@@ -56,12 +56,6 @@ export interface MaskRCNNParts {
   testCfg: MaskRCNNTestCfg;
   /** Seed of the anchor/RoI sampling stream. */
   seed?: number;
-  /**
-   * Extra coarser levels appended to the neck's outputs by max_pool2d(kernel 1, stride 2) of the last
-   * one (mmdet FPN, add_extra_convs=False). Done here rather than by the FPN because its stridedSlice
-   * has no gradient in tfjs 4.22; tf.maxPool(1, 2) gives the same values and has one.
-   */
-  extraLevels?: number;
 }
 
 export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
@@ -73,10 +67,8 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   readonly trainCfg: MaskRCNNTrainCfg;
   readonly testCfg: MaskRCNNTestCfg;
   readonly rng: Rng;
-  readonly extraLevels: number;
 
   constructor(parts: MaskRCNNParts) {
-    this.extraLevels = parts.extraLevels ?? 0;
     this.backbone = parts.backbone;
     this.neck = parts.neck;
     this.rpnHead = parts.rpnHead;
@@ -89,9 +81,7 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
 
   /** FPN features of a batch (NHWC). */
   extractFeats(x: tf.Tensor4D): tf.Tensor4D[] {
-    const outs = this.neck.forward(this.backbone.forward(x));
-    for (let i = 0; i < this.extraLevels; i++) outs.push(tf.maxPool(outs[outs.length - 1], 1, 2, 'valid'));
-    return outs;
+    return this.neck.forward(this.backbone.forward(x));
   }
 
   forwardTrain(batch: DetBatch): LossDict {

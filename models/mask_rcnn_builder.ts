@@ -136,10 +136,7 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
     backbone.dispose();
     throw e;
   }
-  // The neck computes the levels it gets from the backbone; MaskRCNN appends the max-pool extra levels.
-  const usedLevels = (cfg.neck.end_level === undefined || cfg.neck.end_level === -1 ? cfg.neck.in_channels.length : cfg.neck.end_level + 1) - (cfg.neck.start_level ?? 0);
-  const neck = new FPN({ ...stripType(cfg.neck), num_outs: Math.min(cfg.neck.num_outs, usedLevels) });
-  const extraLevels = Math.max(0, cfg.neck.num_outs - usedLevels);
+  const neck = new FPN(stripType(cfg.neck));
   const r = cfg.rpn_head;
   if (r.in_channels !== cfg.neck.out_channels) {
     throw new ConfigError(`model.rpn_head.in_channels is ${r.in_channels} but the neck outputs ${cfg.neck.out_channels} channels`, 'model.rpn_head.in_channels');
@@ -187,7 +184,6 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
     trainCfg: { rpn: { assigner: stripType(tc.rpn.assigner), sampler: stripType(tc.rpn.sampler) }, rpn_proposal: tc.rpn_proposal, rcnn: { assigner: stripType(tc.rcnn.assigner), sampler: stripType(tc.rcnn.sampler), mask_size: tc.rcnn.mask_size } },
     testCfg: { rpn: tt.rpn, rcnn: tt.rcnn },
     seed: cfg.sampling_seed,
-    extraLevels,
   });
 }
 

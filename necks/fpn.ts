@@ -104,8 +104,10 @@ export class FPN extends Module {
   }
 }
 
-/** F.max_pool2d(x, 1, stride=2): a kernel-1 pool is plain subsampling of every other pixel. */
+/**
+ * F.max_pool2d(x, 1, stride=2): every other pixel, ceil(H/2) x ceil(W/2). Written as a max-pool, not
+ * a strided slice, because tfjs 4.22 has no gradient for StridedSlice.
+ */
 export function maxPool1x1Stride2(x: tf.Tensor4D): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  return tf.stridedSlice(x, [0, 0, 0, 0], [b, h, w, c], [1, 2, 2, 1]) as tf.Tensor4D;
+  return tf.maxPool(x, 1, 2, 'valid');
 }

@@ -83,6 +83,19 @@ describe('FPN neck', () => {
     });
   }
 
+  it('back-propagates through the max-pool extra level', () => {
+    const fpn = makeIdentityFpn(3);
+    const a = tf.randomNormal([1, 8, 8, 1]) as tf.Tensor4D;
+    const b = tf.randomNormal([1, 4, 4, 1]) as tf.Tensor4D;
+    // Only the extra level (2x2, every other pixel of level 1) feeds the loss.
+    const g = tf.grad((x: tf.Tensor4D) => tf.sum(fpn.forward([a, x])[2]))(b);
+    const grad = Array.from(g.dataSync());
+    // Pixels (0,0), (0,2), (2,0), (2,2) of level 1 each reach one output; with identity convs, so do their sources.
+    expect(grad.filter((v) => v !== 0).length).toBeGreaterThan(0);
+    expect(grad.reduce((s, v) => s + v, 0)).toBeCloseTo(4, 5);
+    fpn.dispose();
+  });
+
   it('rejects in_channels that differ from the backbone, naming both lists', () => {
     expect(() => checkFpnInChannels([48, 64, 168, 224], [48, 96, 192, 384])).toThrow(ConfigError);
     expect(() => checkFpnInChannels([48, 64, 168, 224], [48, 96, 192, 384])).toThrow(
