@@ -1,5 +1,7 @@
 // Detector results -> COCO results JSON (mmdet's results2json) and COCO bbox/segm metrics with
 // mmdet's names (bbox_mAP, bbox_mAP_50, ..., segm_mAP_l).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { COCO, type CocoDataset, type CocoResult } from '../evaluation/coco';
 import { COCOeval, type IouType } from '../evaluation/cocoeval';
 import type { InstanceResult } from './mask_rcnn';
@@ -58,4 +60,28 @@ export function evaluateCocoRows(gt: COCO | CocoDataset | string, rows: CocoResu
     out.evaluators[t] = E;
   }
   return out;
+}
+
+/**
+ * The results files of mmdet's results2json for `out`: `<stem>.bbox.json` and `<stem>.segm.json`,
+ * where stem is `out` without a trailing `.json` (so `--out res.json` and `--out res` name the same).
+ */
+export function cocoResultPaths(out: string): { bbox: string; segm: string } {
+  const stem = out.replace(/\.json$/i, '');
+  return { bbox: `${stem}.bbox.json`, segm: `${stem}.segm.json` };
+}
+
+/**
+ * Writes the rows as COCO results JSON (the lists pycocotools' loadRes reads): the bbox file always,
+ * the segm file when `withSegm` (the model has a mask head). Segm rows carry no `bbox`, so a segm
+ * evaluation uses the mask area for the area ranges (mmdet pops `bbox` from segm rows before COCOeval
+ * for the same reason). Returns the written paths.
+ */
+export function writeCocoResultFiles(out: string, rows: CocoResultRows, withSegm: boolean): string[] {
+  const paths = cocoResultPaths(out);
+  mkdirSync(dirname(paths.bbox), { recursive: true });
+  writeFileSync(paths.bbox, JSON.stringify(rows.bbox));
+  if (!withSegm) return [paths.bbox];
+  writeFileSync(paths.segm, JSON.stringify(rows.segm));
+  return [paths.bbox, paths.segm];
 }

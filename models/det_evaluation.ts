@@ -3,9 +3,10 @@
 // COCOeval against the dataset's own annotation file. Wraps the registered build function.
 import { UserError } from '../core/errors';
 import { DATASETS, type BuiltDataset } from '../core/registry';
-import type { IouType } from '../evaluation/cocoeval';
+import { classwiseTable, perCategory } from '../evaluation/classwise';
+import type { COCOeval, IouType } from '../evaluation/cocoeval';
 import '../datasets/register';
-import { evaluateCocoRows, resultsToCoco } from './coco_results';
+import { type CocoMetrics, type CocoResultRows, evaluateCocoRows, resultsToCoco } from './coco_results';
 import type { InstanceResult } from './mask_rcnn';
 
 /** The parts of a built COCO dataset the evaluator reads (datasets/coco's CocoDataset). */
@@ -17,15 +18,38 @@ export interface CocoSource {
   labelToCatId(label: number): number;
 }
 
-/** COCO metrics of one result per dataset image, in dataset order (bbox_mAP, ..., segm_mAP_l). */
-export function evaluateCocoDataset(source: CocoSource, results: readonly InstanceResult[], metric: readonly string[]): Record<string, number> {
+/** What a COCO evaluation of a dataset's results gives: the results rows, metrics, printed summaries, evaluators. */
+export interface CocoDatasetEvaluation extends CocoMetrics {
+  rows: CocoResultRows;
+  iouTypes: IouType[];
+}
+
+/**
+ * mmdet's CocoDataset.evaluate for one result per dataset image, in dataset order: results -> COCO
+ * rows (category ids via the dataset's label mapping) -> COCOeval per iou type ('bbox' when
+ * `metric` is empty). tools/eval prints its summaries and classwise tables and writes its rows.
+ */
+export function evaluateCocoDetections(source: CocoSource, results: readonly InstanceResult[], metric: readonly string[]): CocoDatasetEvaluation {
   const types = (metric.length ? metric : ['bbox']) as string[];
   for (const t of types) if (t !== 'bbox' && t !== 'segm') throw new UserError(`evaluation.metric '${t}' is not supported for CocoDataset (expected 'bbox' and/or 'segm')`);
   if (results.length !== source.length) throw new UserError(`CocoDataset.evaluate: ${results.length} results for ${source.length} images`);
   if (types.includes('segm') && results.some((r) => r.scores.length > 0 && !r.masks)) throw new UserError("evaluation.metric 'segm' needs mask results (the model has no mask head)");
   const ids = results.map((_, i) => source.imageInfo(i).id);
   const rows = resultsToCoco([...results], ids, (l) => source.labelToCatId(l));
-  return evaluateCocoRows(source.coco as never, rows, types as IouType[]).metrics;
+  const iouTypes = types as IouType[];
+  return { ...evaluateCocoRows(source.coco as never, rows, iouTypes), rows, iouTypes };
+}
+
+/** mmdet's per-category AP table for each evaluated iou type (none for a type without detections). */
+export function classwiseTables(ev: Pick<CocoMetrics, 'evaluators'>): Partial<Record<IouType, string>> {
+  const out: Partial<Record<IouType, string>> = {};
+  for (const [t, E] of Object.entries(ev.evaluators) as [IouType, COCOeval][]) out[t] = classwiseTable(perCategory(E));
+  return out;
+}
+
+/** COCO metrics of one result per dataset image, in dataset order (bbox_mAP, ..., segm_mAP_l). */
+export function evaluateCocoDataset(source: CocoSource, results: readonly InstanceResult[], metric: readonly string[]): Record<string, number> {
+  return evaluateCocoDetections(source, results, metric).metrics;
 }
 
 export function installDetDatasetEvaluate(): void {

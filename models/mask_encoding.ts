@@ -1,6 +1,8 @@
 // Binary masks of predictions -> COCO compressed RLE (pycocotools' format), so results of a whole
 // validation set stay small. RLE runs over the column-major flattening; our bitmaps are row-major.
-import { encode, type RleObject, toObject } from '../evaluation/mask';
+import { decodeRowMajor, encode, fromObject, type RleObject, toObject } from '../evaluation/mask';
+import type { DetectionResult } from '../heads/types';
+import type { InstanceResult } from './mask_rcnn';
 
 export type { RleObject } from '../evaluation/mask';
 
@@ -12,4 +14,16 @@ export function bitmapToRle(mask: Uint8Array, h: number, w: number): RleObject {
     for (let x = 0; x < w; x++) if (mask[row + x]) col[x * h + y] = 1;
   }
   return toObject(encode(col, h, w));
+}
+
+/** {size: [h, w], counts} -> row-major h x w 0/1 bitmap (the inverse of bitmapToRle). */
+export function rleToBitmap(rle: RleObject): Uint8Array {
+  return decodeRowMajor(fromObject(rle));
+}
+
+/** A result with RLE masks (MaskRCNN.predict) as bitmaps (MaskRCNN.predictBitmaps' form), e.g. for drawing. */
+export function instanceResultBitmaps(r: InstanceResult): DetectionResult {
+  const out: DetectionResult = { bboxes: r.bboxes, scores: r.scores, labels: r.labels };
+  if (r.masks) out.masks = r.masks.map(rleToBitmap);
+  return out;
 }

@@ -11,8 +11,7 @@ import { Shared2FCBBoxHead } from '../heads/roi/shared2fc_bbox_head';
 import { FCNMaskHead } from '../heads/roi/fcn_mask_head';
 import { StandardRoIHead } from '../heads/roi/standard_roi_head';
 import { type Backbone, MaskRCNN } from './mask_rcnn';
-import { existsSync } from 'node:fs';
-import { loadBackboneWeights } from '../core/checkpoint_io';
+import { initBackbone } from './backbone_init';
 import type { Module } from '../nn/module';
 
 const num = (min = 0) => s.number({ min });
@@ -185,25 +184,6 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
     testCfg: { rpn: tt.rpn, rcnn: tt.rcnn },
     seed: cfg.sampling_seed,
   });
-}
-
-/**
- * Applies the backbone's `init_cfg: {type: 'Pretrained', checkpoint}` as mmdet does: loaded
- * non-strictly (missing/unexpected keys reported, shape mismatches fatal). A missing file is not fatal:
- * the backbone keeps its random initialisation and a warning says so (training from scratch).
- */
-export function initBackbone(backbone: Module, warn: (msg: string) => void = (m) => console.warn(m)): 'loaded' | 'scratch' | 'none' {
-  const pre = (backbone as Module & { pretrained?: { checkpoint: string; prefix?: string } | null }).pretrained;
-  if (!pre) return 'none';
-  if (!existsSync(pre.checkpoint)) {
-    warn(`warning: model.backbone.init_cfg.checkpoint ${pre.checkpoint} not found; the backbone is trained from scratch`);
-    return 'scratch';
-  }
-  const r = loadBackboneWeights(backbone, pre.checkpoint, { strict: false, prefix: pre.prefix });
-  if (r.missing.length || r.unexpected.length) {
-    warn(`backbone weights from ${pre.checkpoint}: ${r.missing.length} missing key(s)${r.missing.length ? ` (${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''})` : ''}, ${r.unexpected.length} unexpected key(s)${r.unexpected.length ? ` (${r.unexpected.slice(0, 5).join(', ')}${r.unexpected.length > 5 ? ', ...' : ''})` : ''}`);
-  }
-  return 'loaded';
 }
 
 /** Gives TinyViM-style backbones (dense features from `forwardFeatures`) the `forward` the model calls. */

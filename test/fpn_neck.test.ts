@@ -88,7 +88,7 @@ describe('FPN neck', () => {
     const a = tf.randomNormal([1, 8, 8, 1]) as tf.Tensor4D;
     const b = tf.randomNormal([1, 4, 4, 1]) as tf.Tensor4D;
     // Only the extra level (2x2, every other pixel of level 1) feeds the loss.
-    const g = tf.grad((x: tf.Tensor4D) => tf.sum(fpn.forward([a, x])[2]))(b);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(fpn.forward([a, x as tf.Tensor4D])[2]))(b);
     const grad = Array.from(g.dataSync());
     // Pixels (0,0), (0,2), (2,0), (2,2) of level 1 each reach one output; with identity convs, so do their sources.
     expect(grad.filter((v) => v !== 0).length).toBeGreaterThan(0);

@@ -3,13 +3,16 @@
 // down to min_lr 1e-6, 40,000 iterations, checkpoint + mIoU every 4,000, 4 images per batch.
 // The recipe ran 8 processes x 4 images (batch 32); this single process trains with batch 4, so the
 // same schedule sees 8x fewer images. The backbone is fully trainable and should start from ImageNet
-// weights: add init_cfg {type: 'Pretrained', checkpoint: ...} to model.backbone when you have them.
+// weights: init_cfg below points at checkpoints/tinyvim_<v>_imagenet.pth (the official ImageNet .pth).
 import { defineConfig } from '../../core/config';
 
 export default defineConfig({
   _base_: ['../_base_/models/fpn_tinyvim.ts', '../_base_/datasets/ade20k.ts', '../_base_/schedules/schedule_40k.ts', '../_base_/seg_default_runtime.ts'],
   model: {
-    backbone: { type: 'TinyViM', layers: [4, 3, 10, 5], embed_dims: [48, 96, 192, 384], fork_feat: true },
+    backbone: { type: 'TinyViM', layers: [4, 3, 10, 5], embed_dims: [48, 96, 192, 384], fork_feat: true,
+      // ImageNet weights as the recipe; loaded non-strictly; a missing file warns and trains from scratch.
+      init_cfg: { type: 'Pretrained', checkpoint: 'checkpoints/tinyvim_b_imagenet.pth' },
+    },
     neck: { in_channels: [48, 96, 192, 384] },
   },
   data: { samples_per_gpu: 4 },
