@@ -3,7 +3,7 @@
 // (configs/demo/mask_rcnn_tinyvim_s_fpn_shapes.ts), evaluates COCO bbox and segm mAP on the val
 // split, and writes example predictions as PNG. Prints each stage's time.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
@@ -36,7 +36,6 @@ runTool(async () => {
     .scriptName('tools/demo')
     .usage('$0 [options]\n\nGenerates shapes-coco (if absent), trains the demo Mask R-CNN, evaluates it and draws example predictions.')
     .option('config', { type: 'string', default: 'configs/demo/mask_rcnn_tinyvim_s_fpn_shapes.ts', describe: 'demo config' })
-    .option('data', { type: 'string', default: 'data/shapes_coco', describe: 'dataset folder (generated here when absent)' })
     .option('work-dir', { type: 'string', default: 'work_dirs/demo_mask_rcnn', describe: 'logs, checkpoint, metrics and example PNGs' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
     .option('examples', { type: 'number', default: 6, describe: 'val images drawn as PNG' })
@@ -47,13 +46,17 @@ runTool(async () => {
     .parseAsync();
   const t0 = performance.now();
   const secs = () => ((performance.now() - t0) / 1000).toFixed(0);
-  if (!existsSync(join(argv.data, 'annotations', 'instances_train.json'))) {
-    // 600 training and 100 validation scenes, sides 96..128 px (4 shape classes, some crowd regions).
-    const r = await writeShapesCoco(argv.data, { train: 600, val: 100, size: 128, seed: 0 });
-    console.log(`[${secs()} s] generated ${r.images} images, ${r.annotations} annotations in ${argv.data}`);
-  }
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
+  // Generate the dataset where the config reads it (the folder above its annotations/), unless present.
+  const trainAnn = (cfg.data.train as { ann_file?: string }).ann_file;
+  if (!trainAnn) throw new UserError(`${argv.config}: data.train.ann_file is required by the demo`);
+  const dataRoot = dirname(dirname(trainAnn));
+  if (!existsSync(trainAnn)) {
+    // 600 training and 100 validation scenes, sides 96..128 px (4 shape classes, some crowd regions).
+    const r = await writeShapesCoco(dataRoot, { train: 600, val: 100, size: 128, seed: 0 });
+    console.log(`[${secs()} s] generated ${r.images} images, ${r.annotations} annotations in ${dataRoot}`);
+  }
   if (cfg.model.type !== 'MaskRCNN') throw new UserError(`${argv.config}: model.type is '${cfg.model.type}', expected 'MaskRCNN'`);
   const backend = await setupBackend(argv.backend);
   const workDir = argv['work-dir'];
