@@ -73,15 +73,19 @@ export function cocoResultPaths(out: string): { bbox: string; segm: string } {
 
 /**
  * Writes the rows as COCO results JSON (the lists pycocotools' loadRes reads): the bbox file always,
- * the segm file when `withSegm` (the model has a mask head). Segm rows carry no `bbox`, so a segm
- * evaluation uses the mask area for the area ranges (mmdet pops `bbox` from segm rows before COCOeval
- * for the same reason). Returns the written paths.
+ * the segm file when `withSegm` (the model has a mask head). Segm rows carry no `bbox`: with one,
+ * loadRes would use the box area for the area ranges (mmdet pops `bbox` from its segm rows before
+ * COCOeval for that reason), so the files re-score to the printed numbers. Returns the written paths.
  */
 export function writeCocoResultFiles(out: string, rows: CocoResultRows, withSegm: boolean): string[] {
   const paths = cocoResultPaths(out);
   mkdirSync(dirname(paths.bbox), { recursive: true });
-  writeFileSync(paths.bbox, JSON.stringify(rows.bbox));
+  // COCO.loadRes adds area/id/iscrowd (and bbox or a box polygon) to the rows it loads, as
+  // pycocotools does; the files keep only what results2json writes.
+  const bbox = rows.bbox.map(({ image_id, category_id, bbox, score }) => ({ image_id, category_id, bbox, score }));
+  writeFileSync(paths.bbox, JSON.stringify(bbox));
   if (!withSegm) return [paths.bbox];
-  writeFileSync(paths.segm, JSON.stringify(rows.segm));
+  const segm = rows.segm.map(({ image_id, category_id, segmentation, score }) => ({ image_id, category_id, segmentation, score }));
+  writeFileSync(paths.segm, JSON.stringify(segm));
   return [paths.bbox, paths.segm];
 }
