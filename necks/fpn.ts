@@ -7,7 +7,7 @@ import { Module } from '../nn/module';
 import { ModuleList } from '../nn/layers';
 import { xavierUniform } from '../nn/init';
 import { ConfigError } from '../core/errors';
-import { ConvModule } from './conv_module';
+import { ConvModule } from '../nn/conv_module';
 import { interpolate } from '../ops/resize';
 
 export interface FPNOptions {

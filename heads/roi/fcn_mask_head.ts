@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { Conv2d, ConvTranspose2d, ModuleList } from '../../nn/layers';
 import { kaimingNormalFanOut } from '../../nn/init';
-import { ConvModule } from '../../necks/conv_module';
+import { ConvModule } from '../../nn/conv_module';
 
 export interface MaskHeadOptions {
   numConvs: number;

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { Conv2d } from '../../nn/layers';
 import { normal, uniform } from '../../nn/init';
-import { ConvModule, type NormCfg } from '../../necks/conv_module';
+import { ConvModule, type NormCfg } from '../../nn/conv_module';
 import { ConfigError } from '../../core/errors';
 import { resizeBilinear } from './resize';
 

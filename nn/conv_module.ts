@@ -2,9 +2,9 @@
 // (`conv`, and `bn` for BatchNorm/SyncBN) so state_dict keys match mmdet/mmseg checkpoints.
 // Shared by the FPN neck, the FPN segmentation head and the mask head.
 import * as tf from '@tensorflow/tfjs';
-import { Module } from '../nn/module';
-import { BatchNorm2d, Conv2d, type WeightInit } from '../nn/layers';
-import { kaimingNormalFanOut } from '../nn/init';
+import { Module } from './module';
+import { BatchNorm2d, Conv2d, type WeightInit } from './layers';
+import { kaimingNormalFanOut } from './init';
 
 /**
  * 'BN' and 'SyncBN' both map to BatchNorm2d: this project trains in a single process, where
