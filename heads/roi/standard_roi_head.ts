@@ -19,6 +19,7 @@ import type { Proposals } from '../rpn/rpn_head';
 import { SingleRoIExtractor } from './single_roi_extractor';
 import { Shared2FCBBoxHead } from './shared2fc_bbox_head';
 import { FCNMaskHead } from './fcn_mask_head';
+import { concatF32 } from '../typed_arrays';
 
 export interface RcnnTrainCfg {
   assigner: AssignerCfg;
@@ -144,7 +145,7 @@ export class StandardRoIHead extends Module {
         const s = cfg.mask_size;
         const onehot = tf.reshape(tf.oneHot(tf.tensor1d(posLabels, 'int32'), nc), [np, 1, 1, nc]);
         const picked = tf.sum(tf.mul(logits, onehot), 3);
-        const target = tf.tensor3d(concat(maskTargetParts), [np, s, s]);
+        const target = tf.tensor3d(concatF32(maskTargetParts), [np, s, s]);
         losses.loss_mask = tf.mul(tf.mean(bceWithLogits(picked, target)), lw.mask ?? 1) as tf.Scalar;
       }
     }
@@ -257,14 +258,4 @@ export class StandardRoIHead extends Module {
       }
     });
   }
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

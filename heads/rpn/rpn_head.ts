@@ -14,6 +14,7 @@ import { RandomSampler } from '../bbox/random_sampler';
 import { batchedNms } from '../../ops/nms';
 import { l1Loss, sigmoidCrossEntropy } from '../losses';
 import type { AssignerCfg, ImageInfo, ProposalCfg, SamplerCfg } from '../types';
+import { concatF32, concatI32, concatU8, gatherBoxes } from '../typed_arrays';
 
 export interface RPNHeadOptions {
   inChannels: number;
@@ -219,40 +220,4 @@ function filterAndNms(boxes: Float32Array, scores: Float32Array, levels: Int32Ar
     os[j] = s[k];
   });
   return { boxes: ob, scores: os };
-}
-
-export function concatF32(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function concatU8(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function gatherBoxes(boxes: Float32Array, idx: number[]): Float32Array {
-  const out = new Float32Array(idx.length * 4);
-  idx.forEach((j, t) => out.set(boxes.subarray(j * 4, j * 4 + 4), t * 4));
-  return out;
-}
-
-export function concatI32(parts: Int32Array[]): Int32Array {
-  const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
