@@ -62,18 +62,19 @@ runTool(async () => {
     model.module.eval();
     const img = tf.randomNormal([1, h, w, 3]) as tf.Tensor4D;
     const meta = { ori_shape: [h, w, 3] as [number, number, number], img_shape: [h, w, 3] as [number, number, number] };
-    const once = () => {
+    // Async reads: the webgpu backend cannot read GPU memory synchronously under Node.
+    const once = async () => {
       const pred = tf.tidy(() => tf.argMax(model.inferenceScores(img, meta), -1));
-      pred.dataSync();
+      await pred.data();
       pred.dispose();
       sampleRss();
     };
-    for (let i = 0; i < argv.warmup; i++) once();
+    for (let i = 0; i < argv.warmup; i++) await once();
     const prof = await tf.profile(once);
     const times: number[] = [];
     for (let i = 0; i < argv.runs; i++) {
       const t = performance.now();
-      once();
+      await once();
       times.push((performance.now() - t) / 1000);
     }
     const sec = median(times);
@@ -103,21 +104,21 @@ runTool(async () => {
     const names = new Map(model.module.namedParameters().map(([n, v]) => [v.name, n]));
     const lrs = optimizer.params.map((p) => p.baseLr);
     let loss = NaN;
-    const step = () => {
+    const step = async () => {
       const { value, grads } = tf.variableGrads(() => model.forwardTrain(sb)['decode.loss_ce']);
       const byName: Record<string, tf.Tensor> = {};
       for (const [k, g] of Object.entries(grads)) byName[names.get(k) ?? k] = g;
       optimizer.step(byName, lrs);
-      loss = value.dataSync()[0];
+      loss = (await value.data())[0];
       tf.dispose([value, ...Object.values(grads)]);
       sampleRss();
     };
-    for (let i = 0; i < argv.warmup; i++) step();
+    for (let i = 0; i < argv.warmup; i++) await step();
     const prof = await tf.profile(step);
     const times: number[] = [];
     for (let i = 0; i < argv.runs; i++) {
       const t = performance.now();
-      step();
+      await step();
       times.push((performance.now() - t) / 1000);
     }
     const sec = median(times);
