@@ -28,16 +28,15 @@ export function l1Loss(pred: tf.Tensor, target: tf.Tensor, avgFactor: number, we
   return tf.div(tf.sum(weights ? tf.mul(d, weights) : d), Math.max(avgFactor, 1e-12)) as tf.Scalar;
 }
 
-/** Top-1 accuracy in percent (mmdet's `accuracy`), computed on the CPU from the scores. */
-export function accuracy(logits: tf.Tensor2D, labels: Int32Array): number {
-  const [n, c] = logits.shape;
-  if (n === 0) return 0;
-  const s = logits.dataSync();
-  let hit = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (s[i * c + j] > s[i * c + best]) best = j;
-    if (best === labels[i]) hit++;
-  }
-  return (100 * hit) / n;
+/**
+ * Top-1 accuracy in percent (mmdet's `accuracy`), as tensor ops so the training step reads nothing back.
+ * Ties go to the lowest class index, as argmax does.
+ */
+export function accuracy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  const n = logits.shape[0];
+  if (n === 0) return tf.scalar(0);
+  return tf.tidy(() => {
+    const hits = tf.equal(tf.argMax(logits, 1), tf.tensor1d(labels, 'int32'));
+    return tf.mul(tf.mean(tf.cast(hits, 'float32')), 100) as tf.Scalar;
+  });
 }

@@ -20,7 +20,7 @@ describe('Mask R-CNN losses', () => {
     const logits = tf.tensor2d([0, Math.log(3), 0, 0], [2, 2]);
     const ce = softmaxCrossEntropy(logits, Int32Array.from([1, 0]), Float32Array.from([1, 1]), 2).dataSync()[0];
     expect(ce).toBeCloseTo((-Math.log(3 / 4) + Math.LN2) / 2, 6);
-    expect(accuracy(logits, Int32Array.from([1, 1]))).toBe(50);
+    expect(accuracy(logits, Int32Array.from([1, 1])).dataSync()[0]).toBe(50);
     expect(l1Loss(tf.tensor1d([1, -1]), tf.tensor1d([0, 0]), 4).dataSync()[0]).toBeCloseTo(0.5, 6);
   });
 });

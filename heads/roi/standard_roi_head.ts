@@ -120,7 +120,7 @@ export class StandardRoIHead extends Module {
     const labelArr = Int32Array.from(labels);
     // mmdet BBoxHead.loss: CE averaged over RoIs with a positive label weight (all sampled ones).
     const lossCls = tf.mul(softmaxCrossEntropy(cls, labelArr, new Float32Array(k).fill(1), k), lw.cls ?? 1) as tf.Scalar;
-    const acc = tf.scalar(accuracy(cls, labelArr));
+    const acc = accuracy(cls, labelArr);
     let lossBbox: tf.Scalar;
     const np = posRows.length;
     if (np === 0) {
