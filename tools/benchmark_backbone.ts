@@ -7,11 +7,8 @@ import { hideBin } from 'yargs/helpers';
 import { TinyViM } from '../backbones';
 import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './train_common';
 import { MODEL_CHOICES, parseShape, tinyvimConfigFromArgs } from './get_flops_common';
+import { median } from './lib/bench';
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

@@ -20,12 +20,8 @@ import '../models/mask_rcnn_builder';
 import '../backbones';
 import '../datasets/register';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { median, mb, checkRunCounts } from './lib/bench';
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const mb = (b: number) => b / 2 ** 20;
 
 /** A batch of smooth random images with `objects` random boxes + box-shaped masks each. */
 function randomDetBatch(n: number, h: number, w: number, objects: number, numClasses: number): DetBatch {
@@ -91,7 +87,7 @@ runTool(async () => {
   const size = argv.size ?? [1333, 800];
   if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v >= 32)) throw new UserError(`--size: expected two integers >= 32 (W H), got ${size.join(' ')}`);
   const [w, h] = size;
-  for (const k of ['warmup', 'runs'] as const) if (!Number.isInteger(argv[k]) || argv[k] < (k === 'runs' ? 1 : 0)) throw new UserError(`--${k}: expected a ${k === 'runs' ? 'positive' : 'non-negative'} integer`);
+  checkRunCounts(argv);
   if (!Number.isInteger(argv.objects) || argv.objects < 0) throw new UserError(`--objects: expected a non-negative integer, got ${argv.objects}`);
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);

@@ -16,12 +16,8 @@ import { buildOptimizer } from '../engine/optimizers';
 import type { EncoderDecoder } from '../models/encoder_decoder';
 import type { SegBatch } from '../datasets/types';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { median, mb, checkRunCounts } from './lib/bench';
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const mb = (b: number) => b / 2 ** 20;
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))
@@ -43,7 +39,7 @@ runTool(async () => {
   const shape = argv.shape ?? [512, 512];
   if (shape.length !== 2 || !shape.every((v) => Number.isInteger(v) && v >= 32)) throw new UserError(`--shape: expected two integers >= 32 (H W), got ${shape.join(' ')}`);
   const [h, w] = shape;
-  for (const k of ['warmup', 'runs'] as const) if (!Number.isInteger(argv[k]) || argv[k] < (k === 'runs' ? 1 : 0)) throw new UserError(`--${k}: expected a ${k === 'runs' ? 'positive' : 'non-negative'} integer`);
+  checkRunCounts(argv);
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
   if (cfg.model.type !== 'EncoderDecoder') throw new UserError(`${argv.config}: model.type is '${cfg.model.type}', expected 'EncoderDecoder'`);

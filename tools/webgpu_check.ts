@@ -25,6 +25,7 @@ import { loadStateDict } from '../nn/state_dict';
 import { crossMerge, crossScan } from '../ops/cross_scan';
 import { selectiveScan } from '../ops/selective_scan';
 import { failLine, runTool } from './train_common';
+import { median } from './lib/bench';
 
 /** The fixture files this tool reads (copy them into the folder given as --fixtures). */
 export const FIXTURE_FILES = [
@@ -319,10 +320,6 @@ async function smallNetStep(): Promise<{ loss: number; params: Map<string, Float
 
 // ------------------------------------------------------------------ timing
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function timeRuns(warmup: number, runs: number, once: () => Promise<void>): Promise<{ runs_ms: number[]; median_ms: number; first_ms: number }> {
   const all: number[] = [];
