@@ -79,6 +79,8 @@ export interface TrainableModel<Batch = unknown, Result = unknown> {
   module: Module;
   /** Forward pass in training mode; the runner calls it inside tf.variableGrads (so inside a tidy). */
   forwardTrain(batch: Batch): LossDict;
+  /** Optional asynchronous work before forwardTrain on the same batch (outside the gradient tape). */
+  prepareTrain?(batch: Batch): Promise<void>;
   /** Inference on a batch: one result per image, free of tensors (plain numbers/typed arrays). */
   predict?(batch: Batch): Result[] | Promise<Result[]>;
   dispose?(): void;

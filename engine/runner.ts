@@ -180,6 +180,7 @@ export class Runner {
 
   /** One optimisation step on `batch`; returns the logged values. Throws TrainingStopped on NaN/Inf. */
   private async step(batch: unknown): Promise<Record<string, number>> {
+    await this.opts.model.prepareTrain?.(batch);
     const lrs = this.currentLrs();
     const vars = this.optimizer.params.map((p) => p.variable);
     const clip = this.opts.cfg.optimizer_config?.grad_clip ?? null;

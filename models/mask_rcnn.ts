@@ -58,6 +58,9 @@ export interface MaskRCNNParts {
   seed?: number;
 }
 
+/** Backends whose tensors live on a GPU that Node cannot read synchronously. */
+const SYNC_READ_LIMITED = new Set(['webgpu']);
+
 export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   readonly module: Module;
   readonly backbone: Backbone;
@@ -67,6 +70,8 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   readonly trainCfg: MaskRCNNTrainCfg;
   readonly testCfg: MaskRCNNTestCfg;
   readonly rng: Rng;
+  /** Proposals computed by prepareTrain for the next forwardTrain. */
+  private pendingProposals: Proposals[] | null = null;
 
   constructor(parts: MaskRCNNParts) {
     this.backbone = parts.backbone;
@@ -99,7 +104,8 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
       this.trainCfg.rpn,
       rng,
     );
-    const proposals = this.rpnHead.getProposals(rpnOut, batch.metas.map(imageInfo), this.trainCfg.rpn_proposal);
+    const proposals = this.pendingProposals ?? this.rpnHead.getProposals(rpnOut, batch.metas.map(imageInfo), this.trainCfg.rpn_proposal);
+    this.pendingProposals = null;
     const roi = this.roiHead.forwardTrain(feats, proposals, gts, this.trainCfg.rcnn, rng);
     const out: LossDict = { ...rpnLosses, loss_cls: roi.loss_cls, loss_bbox: roi.loss_bbox, acc: roi.acc };
     if (roi.loss_mask) out.loss_mask = roi.loss_mask;
@@ -145,6 +151,29 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
       Object.defineProperty(out, 'toJSON', { value: () => instanceResultJson(out), enumerable: false });
       return out;
     });
+  }
+
+  /**
+   * On backends that cannot read tensors synchronously (webgpu under Node), computes this batch's
+   * training proposals before the differentiated step: the same train-mode forward up to the RPN,
+   * read back asynchronously. BatchNorm running statistics are restored afterwards, so the step's own
+   * forward updates them exactly once, and the proposals equal those of the one-pass path.
+   */
+  async prepareTrain(batch: DetBatch, opts: { force?: boolean } = {}): Promise<void> {
+    if (!opts.force && !SYNC_READ_LIMITED.has(tf.getBackend())) return;
+    const buffers = this.module.namedSlots().filter(([, s]) => s.kind === 'buffer').map(([, s]) => s.variable);
+    const saved = buffers.map((v) => tf.clone(v));
+    const rpnOut = tf.tidy(() => {
+      const o = this.rpnHead.forward(this.extractFeats(tf.tensor4d(batch.data, batch.shape)));
+      return { cls: o.cls, reg: o.reg };
+    });
+    buffers.forEach((v, i) => v.assign(saved[i]));
+    tf.dispose(saved);
+    try {
+      this.pendingProposals = await this.rpnHead.getProposalsAsync(rpnOut, batch.metas.map(imageInfo), this.trainCfg.rpn_proposal);
+    } finally {
+      tf.dispose([rpnOut.cls, rpnOut.reg]);
+    }
   }
 
   /** RPN outputs kept outside any tidy (the caller disposes them). */

@@ -77,6 +77,24 @@ describe('Mask R-CNN (tiny)', () => {
     model.dispose();
   });
 
+  it('the asynchronous proposal path (used on webgpu) gives the same losses and BN statistics', async () => {
+    const run = async (prepare: boolean) => {
+      setInitSeed(5);
+      const model = buildMaskRCNN(tinyMaskRcnnConfig());
+      model.module.train();
+      const batch = tinyBatch(3);
+      if (prepare) await model.prepareTrain(batch, { force: true });
+      const losses = tf.tidy(() => Object.fromEntries(Object.entries(model.forwardTrain(batch)).map(([k, v]) => [k, v.dataSync()[0]])));
+      const stats = model.module.namedSlots().filter(([n]) => n.endsWith('running_mean')).map(([, s]) => Array.from(s.variable.dataSync()));
+      model.dispose();
+      return { losses, stats };
+    };
+    const onePass = await run(false);
+    const twoPass = await run(true);
+    expect(twoPass.losses).toEqual(onePass.losses);
+    expect(twoPass.stats).toEqual(onePass.stats);
+  });
+
   it('a checkpoint reproduces its saved results', async () => {
     setInitSeed(2);
     const model = buildMaskRCNN(tinyMaskRcnnConfig());

@@ -134,7 +134,9 @@ runTool(async () => {
     const names = new Map(model.module.namedParameters().map(([n, v]) => [v.name, n]));
     const lrs = optimizer.params.map((p) => p.baseLr);
     let loss = NaN;
-    const step = () => {
+    // Async: on webgpu the proposals and the loss are read back asynchronously (no sync reads in Node).
+    const step = async () => {
+      await model.prepareTrain(b);
       const { value, grads } = tf.variableGrads(() => {
         const l = model.forwardTrain(b);
         return tf.addN(Object.entries(l).filter(([k]) => k.includes('loss')).map(([, v]) => v)) as tf.Scalar;
@@ -142,17 +144,17 @@ runTool(async () => {
       const byName: Record<string, tf.Tensor> = {};
       for (const [k, g] of Object.entries(grads)) byName[names.get(k) ?? k] = g;
       optimizer.step(byName, lrs);
-      loss = value.dataSync()[0];
+      loss = (await value.data())[0];
       tf.dispose([value, ...Object.values(grads)]);
       sampleRss();
     };
-    for (let i = 0; i < argv.warmup; i++) step();
+    for (let i = 0; i < argv.warmup; i++) await step();
     const before = tf.memory().numTensors;
     const prof = argv.profile ? await tf.profile(step) : { peakBytes: NaN };
     const times: number[] = [];
     for (let i = 0; i < argv.runs; i++) {
       const t = performance.now();
-      step();
+      await step();
       times.push((performance.now() - t) / 1000);
     }
     const leaked = tf.memory().numTensors - before;

@@ -161,16 +161,37 @@ export class RPNHead extends Module {
    * forward (proposals carry no gradient).
    */
   getProposals(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): Proposals[] {
+    return this.candidates(out, images, cfg).map((levels) => {
+      const read = levels.map(([boxes, scores]) => [boxes.dataSync() as Float32Array, scores.dataSync() as Float32Array] as const);
+      tf.dispose(levels.flat());
+      return this.select(read, cfg);
+    });
+  }
+
+  /**
+   * getProposals reading the candidates asynchronously: for backends that cannot read GPU memory
+   * synchronously (webgpu under Node). Same proposals.
+   */
+  async getProposalsAsync(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): Promise<Proposals[]> {
+    const result: Proposals[] = [];
+    for (const levels of this.candidates(out, images, cfg)) {
+      const read = await Promise.all(levels.map(async ([boxes, scores]) => [(await boxes.data()) as Float32Array, (await scores.data()) as Float32Array] as const));
+      tf.dispose(levels.flat());
+      result.push(this.select(read, cfg));
+    }
+    return result;
+  }
+
+  /** Per image and level: the nms_pre best decoded boxes and their scores, as tensors. */
+  private candidates(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): [tf.Tensor, tf.Tensor][][] {
     const n = out.cls[0].shape[0];
     const levelAnchors = this.gridAnchors(out.cls.map((c) => [c.shape[1], c.shape[2]]));
-    const result: Proposals[] = [];
+    const result: [tf.Tensor, tf.Tensor][][] = [];
     for (let i = 0; i < n; i++) {
       const [imgH, imgW] = images[i].imgShape;
-      const boxesL: Float32Array[] = [];
-      const scoresL: Float32Array[] = [];
-      const levelsL: Int32Array[] = [];
-      out.cls.forEach((cls, l) => {
-        const [boxes, scores] = tf.tidy(() => {
+      result.push(
+        out.cls.map((cls, l) =>
+          tf.tidy(() => {
           const s = tf.sigmoid(tf.reshape(tf.slice(cls, [i, 0, 0, 0], [1, -1, -1, -1]), [-1])) as tf.Tensor1D;
           const d = tf.reshape(tf.slice(out.reg[l], [i, 0, 0, 0], [1, -1, -1, -1]), [-1, 4]) as tf.Tensor2D;
           let a = tf.tensor2d(levelAnchors[l], [levelAnchors[l].length / 4, 4]);
@@ -182,16 +203,18 @@ export class RPNHead extends Module {
             dd = tf.gather(d, top.indices);
             a = tf.gather(a, top.indices);
           }
-          return [this.coder.decode(a, dd, [imgH, imgW]), sc];
-        });
-        boxesL.push(boxes.dataSync() as Float32Array);
-        scoresL.push(scores.dataSync() as Float32Array);
-        levelsL.push(new Int32Array(scores.shape[0]).fill(l));
-        tf.dispose([boxes, scores]);
-      });
-      result.push(filterAndNms(concatF32(boxesL), concatF32(scoresL), concatI32(levelsL), cfg));
+          return [this.coder.decode(a, dd, [imgH, imgW]), sc] as [tf.Tensor, tf.Tensor];
+          }),
+        ),
+      );
     }
     return result;
+  }
+
+  /** Level-batched NMS over one image's candidates (read back, per level). */
+  private select(levels: (readonly [Float32Array, Float32Array])[], cfg: ProposalCfg): Proposals {
+    const levelIds = levels.map(([, scores], l) => new Int32Array(scores.length).fill(l));
+    return filterAndNms(concatF32(levels.map(([b]) => b)), concatF32(levels.map(([, s]) => s)), concatI32(levelIds), cfg);
   }
 }
 
