@@ -2,11 +2,11 @@
 //   'TinyViM'                       : the official constructor's fields (layers, embed_dims, ...)
 //   'TinyViM_S' / '_B' / '_L'       : the official factories (layers/embed_dims preset)
 // Every type also accepts mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?}`; backbones never
-// read files, so the built model only records it (`pretrained`) and the runner loads it with
-// core/checkpoint_io's loadBackboneWeights (non-strict, 'backbone.' prefix auto-detected).
+// read files, so the built module only records it (nn/module's `pretrained`) and checkpoint/init_cfg's
+// initWeights loads it after the whole model is built (non-strict, 'backbone.' prefix auto-detected).
 import { s } from '../core/config_schema';
 import { BACKBONES } from '../core/registry';
-import type { Module } from '../nn/module';
+import type { Module, PretrainedSpec } from '../nn/module';
 import { TinyViM, TINYVIM_VARIANTS, type TinyViMVariant, tinyVimConfigSchema } from './tinyvim';
 
 export * from './tinyvim';
@@ -16,19 +16,13 @@ const initCfgSchema = s
   .optional()
   .describedAs("mm init_cfg: {type: 'Pretrained', checkpoint: <.pth|.safetensors>, prefix?}");
 
-/** What a config's init_cfg asks the runner to load into a built backbone. */
-export interface PretrainedSpec {
-  checkpoint: string;
-  prefix?: string;
-}
-
 /** The init_cfg recorded on a backbone built from a config, if any. */
 export function pretrainedOf(m: Module): PretrainedSpec | null {
-  return (m as Module & { pretrained?: PretrainedSpec | null }).pretrained ?? null;
+  return m.pretrained;
 }
 
 function withPretrained(model: TinyViM, init: { checkpoint: string; prefix?: string } | undefined): TinyViM {
-  (model as TinyViM & { pretrained?: PretrainedSpec | null }).pretrained = init ? { checkpoint: init.checkpoint, prefix: init.prefix } : null;
+  model.pretrained = init ? { checkpoint: init.checkpoint, prefix: init.prefix } : null;
   return model;
 }
 

@@ -6,6 +6,7 @@ import { Module } from '../nn/module';
 import type { TrainableModel } from '../core/registry';
 import { UserError } from '../core/errors';
 import type { ImgMeta, SegBatch } from '../datasets/types';
+import type { SegResult } from '../structures/results';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { resizeBilinear } from '../heads/seg/resize';
@@ -50,13 +51,6 @@ export interface EncoderDecoderOptions {
   testCfg?: SegTestCfg;
 }
 
-/** One image's prediction: class indices at the original image size, row-major. */
-export interface SegResult {
-  filename: string;
-  height: number;
-  width: number;
-  sem_seg: Uint8Array | Int32Array;
-}
 
 /** The module tree; its state_dict keys are mmseg's (`backbone.*`, `neck.*`, `decode_head.*`). */
 export class SegmentorNet extends Module {

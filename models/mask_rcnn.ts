@@ -9,8 +9,9 @@ import type { DetBatch, ImgMeta } from '../datasets/types';
 import type { FPN } from '../necks/fpn';
 import { type Proposals, RPNHead, type RpnOutputs, type RpnTrainCfg } from '../heads/rpn/rpn_head';
 import { type ImageGt, type RcnnTrainCfg, StandardRoIHead } from '../heads/roi/standard_roi_head';
-import type { DetectionResult, ImageInfo, ProposalCfg, RcnnTestCfg } from '../heads/types';
-import { bitmapToRle, type RleObject } from './mask_encoding';
+import type { ImageInfo, ProposalCfg, RcnnTestCfg } from '../heads/types';
+import { bitmapToRle } from '../structures/mask_rle';
+import { type DetectionResult, type InstanceResult, instanceResultJson } from '../structures/results';
 
 /** A backbone producing multi-scale NHWC features, finest first. */
 export interface Backbone extends Module {
@@ -26,14 +27,6 @@ export interface MaskRCNNTrainCfg {
 export interface MaskRCNNTestCfg {
   rpn: ProposalCfg;
   rcnn: RcnnTestCfg;
-}
-
-/** Detections of one image; `masks` are COCO compressed RLE at the original image size. */
-export interface InstanceResult {
-  bboxes: Float32Array;
-  scores: Float32Array;
-  labels: Int32Array;
-  masks?: RleObject[];
 }
 
 /** The parameter tree, with mmdet's top-level names (backbone., neck., rpn_head., roi_head.). */
@@ -198,17 +191,6 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
       this.module.train(was);
     }
   }
-}
-
-/** JSON form of a result: boxes as [x1, y1, x2, y2] lists, plain score/label lists, RLE masks. */
-export function instanceResultJson(r: InstanceResult): { bboxes: number[][]; scores: number[]; labels: number[]; masks?: RleObject[] } {
-  const out: { bboxes: number[][]; scores: number[]; labels: number[]; masks?: RleObject[] } = {
-    bboxes: Array.from({ length: r.scores.length }, (_, j) => Array.from(r.bboxes.subarray(j * 4, j * 4 + 4))),
-    scores: Array.from(r.scores),
-    labels: Array.from(r.labels),
-  };
-  if (r.masks) out.masks = r.masks;
-  return out;
 }
 
 export function imageInfo(m: ImgMeta): ImageInfo {

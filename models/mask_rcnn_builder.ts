@@ -11,7 +11,6 @@ import { Shared2FCBBoxHead } from '../heads/roi/shared2fc_bbox_head';
 import { FCNMaskHead } from '../heads/roi/fcn_mask_head';
 import { StandardRoIHead } from '../heads/roi/standard_roi_head';
 import { type Backbone, MaskRCNN } from './mask_rcnn';
-import { initBackbone } from './backbone_init';
 import type { Module } from '../nn/module';
 
 const num = (min = 0) => s.number({ min });
@@ -127,7 +126,6 @@ const stripType = <T extends { type?: unknown }>(o: T) => {
 export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
   const raw = BACKBONES.build(cfg.backbone, undefined, 'model.backbone') as unknown as Backbone & { forwardFeatures?: (x: tf.Tensor4D) => tf.Tensor4D[] };
   const backbone = adaptBackbone(raw);
-  initBackbone(backbone);
   const channels = backboneChannels(backbone);
   try {
     checkFpnInChannels(channels, cfg.neck.in_channels, 'model.neck.in_channels');

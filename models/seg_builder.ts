@@ -9,7 +9,6 @@ import type { Module } from '../nn/module';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { TinyViM, padInputToValid } from '../backbones';
-import { initBackbone } from './backbone_init';
 import { type BackboneInfo, EncoderDecoder, type FeatureBackbone } from './encoder_decoder';
 
 const normCfg = s.object({ type: s.enum(['BN', 'SyncBN'] as const), requires_grad: s.boolean().optional(), eps: s.number({ min: 0 }).optional(), momentum: s.number({ min: 0 }).optional() });
@@ -108,7 +107,6 @@ export function backboneInfo(module: Module): BackboneInfo {
 export function buildEncoderDecoder(cfg: EncoderDecoderConfig): EncoderDecoder {
   if (cfg.pretrained) throw new ConfigError('model.pretrained is not supported here; load backbone weights with load_from or the backbone import tool', 'model.pretrained');
   const built = BACKBONES.build(cfg.backbone, undefined, 'model.backbone');
-  initBackbone(built as Module);
   const backbone = backboneInfo(built);
   try {
     if (cfg.neck.type !== 'FPN') throw new ConfigError(`model.neck.type '${cfg.neck.type}' is not supported by EncoderDecoder (FPN)`, 'model.neck.type');

@@ -168,10 +168,11 @@ describe('Semantic FPN with the runner and datasets', () => {
     const { writeShapesAde } = await import('../datasets/synthetic/write');
     const { loadConfig } = await import('../core/config');
     await import('../models/index');
+    await import('../datasets/register');
     const { createRunner, buildDataset, buildModel } = await import('../engine/build');
     const { MemoryLogSink } = await import('../engine/log_writer');
-    const { readCheckpoint, loadStateDict } = await import('../engine/checkpoint');
-    const { evaluateModel } = await import('../engine/evaluate');
+    const { readCheckpoint, loadStateDict } = await import('../checkpoint');
+    const { buildEvaluator, evalLoader, inferenceOnDataset } = await import('../engine/evaluate');
     // 48..64 px images: smaller than the 64x64 crop, so Pad (seg_pad_val 255) must fill the batch.
     await writeShapesAde(join(dir, 'data'), { train: 4, val: 3, size: 64, seed: 3 });
     const root = join(dir, 'data');
@@ -220,7 +221,7 @@ describe('Semantic FPN with the runner and datasets', () => {
     const model = buildModel(cfg);
     loadStateDict(model.module, ckpt.stateDict, { strict: true });
     const val = buildDataset(cfg, 'val')!;
-    const again = await evaluateModel(model, val, { metric: ['mIoU'] });
+    const again = await inferenceOnDataset(model, evalLoader(val), buildEvaluator(cfg, val, ['mIoU']));
     for (const k of ['aAcc', 'mIoU', 'mAcc']) expect(again.metrics[k]).toBe(ckpt.meta!.metrics![k]);
     expect(again.metrics).toEqual(ckpt.meta!.metrics);
     model.dispose?.();
