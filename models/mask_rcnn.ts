@@ -6,6 +6,7 @@ import { Module } from '../nn/module';
 import { Rng } from '../core/rng';
 import type { LossDict, TrainableModel } from '../core/registry';
 import type { DetBatch, ImgMeta } from '../datasets/types';
+import type { FeatureBackbone } from '../backbones/feature_backbone';
 import type { FPN } from '../necks/fpn';
 import { type Proposals, RPNHead, type RpnOutputs, type RpnTrainCfg } from '../heads/rpn/rpn_head';
 import { type ImageGt, type RcnnTrainCfg, StandardRoIHead } from '../heads/roi/standard_roi_head';
@@ -13,10 +14,6 @@ import type { ImageInfo, ProposalCfg, RcnnTestCfg } from '../heads/types';
 import { bitmapToRle } from '../structures/mask_rle';
 import { type DetectionResult, type InstanceResult, instanceResultJson } from '../structures/results';
 
-/** A backbone producing multi-scale NHWC features, finest first. */
-export interface Backbone extends Module {
-  forward(x: tf.Tensor4D): tf.Tensor4D[];
-}
 
 export interface MaskRCNNTrainCfg {
   rpn: RpnTrainCfg;
@@ -31,7 +28,7 @@ export interface MaskRCNNTestCfg {
 
 /** The parameter tree, with mmdet's top-level names (backbone., neck., rpn_head., roi_head.). */
 class MaskRCNNModule extends Module {
-  constructor(backbone: Backbone, neck: FPN, rpn: RPNHead, roi: StandardRoIHead) {
+  constructor(backbone: FeatureBackbone, neck: FPN, rpn: RPNHead, roi: StandardRoIHead) {
     super();
     this.child('backbone', backbone);
     this.child('neck', neck);
@@ -41,7 +38,8 @@ class MaskRCNNModule extends Module {
 }
 
 export interface MaskRCNNParts {
-  backbone: Backbone;
+  /** Any backbone meeting the FeatureBackbone contract; its strides must match the RoI extractor's featmap_strides. */
+  backbone: FeatureBackbone;
   neck: FPN;
   rpnHead: RPNHead;
   roiHead: StandardRoIHead;
@@ -56,7 +54,7 @@ const SYNC_READ_LIMITED = new Set(['webgpu']);
 
 export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   readonly module: Module;
-  readonly backbone: Backbone;
+  readonly backbone: FeatureBackbone;
   readonly neck: FPN;
   readonly rpnHead: RPNHead;
   readonly roiHead: StandardRoIHead;
@@ -79,7 +77,7 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
 
   /** FPN features of a batch (NHWC). */
   extractFeats(x: tf.Tensor4D): tf.Tensor4D[] {
-    return this.neck.forward(this.backbone.forward(x));
+    return this.neck.forward(this.backbone.forwardFeatures(x));
   }
 
   forwardTrain(batch: DetBatch): LossDict {

@@ -9,7 +9,6 @@ import { TinyViM } from '../backbones';
 import { FPN } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { EncoderDecoder, type SegTestCfg } from '../models/encoder_decoder';
-import { backboneInfo } from '../models/seg_builder';
 import { LabelValueError } from '../heads/seg/seg_loss';
 import { setInitSeed } from '../nn/init';
 import type { ImgMeta, SegBatch } from '../datasets/types';
@@ -20,7 +19,7 @@ function tinyModel(testCfg?: SegTestCfg): EncoderDecoder {
   setInitSeed(1);
   const backbone = new TinyViM({ layers: [1, 1, 1, 1], embed_dims: [8, 8, 16, 16], fork_feat: true });
   return new EncoderDecoder({
-    backbone: backboneInfo(backbone),
+    backbone,
     neck: new FPN({ in_channels: [8, 8, 16, 16], out_channels: 8, num_outs: 4 }),
     decodeHead: new FPNHead({ in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 8, num_classes: NUM_CLASSES }),
     testCfg,

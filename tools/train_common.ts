@@ -1,5 +1,5 @@
 // Shared plumbing of the CLIs: error reporting, backend selection, registration of model/dataset types.
-import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../core/backend';
+import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../ops/backend';
 import { UserError } from '../core/errors';
 
 /**

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TinyViM, TinyViM_B, TinyViM_S, resolveTinyViMConfig } from '../backbones/tinyvim';
-import { describeBackend, selectBackend } from '../core/backend';
+import { describeBackend, selectBackend } from '../ops/backend';
 import { loadStateDict, loadWeights } from '../checkpoint';
 import { UserError } from '../core/errors';
 import { type RawTensor, readSafetensors } from '../checkpoint/formats/safetensors';
