@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { tinyvimVariant } from '../../backbones/tinyvim';
 import type { TinyViMVariant } from '../../backbones/tinyvim';
-import { selectBackend } from '../../core/backend';
+import { selectBackend } from '../../ops/backend';
 import { REPLACED_WEBGPU_KERNELS, tfjsWebgpuKernel } from '../../ops/webgpu/register';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
