@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { conv2DFilterGrad } from '../ops/webgpu/conv2d_filter_grad';
 import { depthwiseFilterGrad } from '../ops/webgpu/depthwise_filter_grad';
+import { MIN_K, matMulTransposeAWebgpu } from '../ops/webgpu/matmul_transpose_a';
 import type { WebGPUBackendLike } from '../ops/webgpu/program';
 import { REPLACED_WEBGPU_KERNELS, tfjsWebgpuKernel } from '../ops/webgpu/register';
 import { describeWebgpu, relMaxDiff, runOn, seededValues, setupWebgpu } from './helpers/webgpu';
@@ -192,6 +193,44 @@ describeWebgpu(gpu, 'webgpu kernels vs cpu', () => {
       });
     });
   }
+
+  const MATMULS: { name: string; a: number[]; b: number[] }[] = [
+    { name: 'K 2100, 66 x 65 (several tiles and splits)', a: [2100, 66], b: [2100, 65] },
+    { name: 'rank 3, batch 1, K 2100, 9 x 5', a: [1, 2100, 9], b: [1, 2100, 5] },
+    { name: `K below ${MIN_K} (tfjs's kernel)`, a: [100, 7], b: [100, 6] },
+  ];
+  for (const c of MATMULS) {
+    it(`BatchMatMul transposeA: ${c.name}`, async () => {
+      const a = seededValues(c.a.reduce((x, y) => x * y), 12);
+      const b = seededValues(c.b.reduce((x, y) => x * y), 13);
+      await expectSame(c.name, () => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), true, false));
+    });
+  }
+
+  it('matMul weight gradient (aᵀ·dy, K 2200) and input gradient', async () => {
+    const x = seededValues(2200 * 6, 14);
+    const w = seededValues(6 * 10, 15);
+    const dy = seededValues(2200 * 10, 16);
+    await expectSame('matMul grads', () => {
+      const [gx, gw] = tf.grads((xx, ww) => tf.sum(tf.mul(tf.matMul(xx as tf.Tensor2D, ww as tf.Tensor2D), tf.tensor2d(dy, [2200, 10]))))([
+        tf.tensor2d(x, [2200, 6]),
+        tf.tensor2d(w, [6, 10]),
+      ]);
+      return [gx, gw];
+    });
+  });
+
+  it('BatchMatMul transposeA with long chunks (1 target workgroup)', async () => {
+    const a = seededValues(2300 * 5, 17);
+    const b = seededValues(2300 * 4, 18);
+    const [ref] = await runOn('cpu', () => tf.matMul(tf.tensor2d(a, [2300, 5]), tf.tensor2d(b, [2300, 4]), true, false));
+    const [got] = await runOn('webgpu', () =>
+      tf.engine().makeTensorFromTensorInfo(
+        matMulTransposeAWebgpu({ inputs: { a: tf.tensor2d(a, [2300, 5]), b: tf.tensor2d(b, [2300, 4]) }, backend: tf.backend(), attrs: { transposeA: true, transposeB: false } }, 1),
+      ),
+    );
+    expect(relMaxDiff(got, ref)).toBeLessThanOrEqual(TOL);
+  });
 
   it('depthwiseConv2d forward with dilation 2', async () => {
     const x = seededValues(2 * 10 * 11 * 7, 1);
