@@ -12,13 +12,27 @@ import type { Batch } from './types';
 
 /** A RawDataset as the engine sees it: length + loader. */
 export class LoadableDataset implements BuiltDataset<Batch> {
-  constructor(readonly raw: RawDataset) {}
+  /** Detection datasets: mmdet's aspect-ratio flag per sample (1: width > height), for group sampling. */
+  readonly groupFlags?: () => Uint8Array;
+  constructor(readonly raw: RawDataset) {
+    if (raw.task === 'det') this.groupFlags = () => aspectFlags(raw);
+  }
   get length(): number {
     return this.raw.length;
   }
   loader(opts: LoaderOptions): DataLoader {
     return new DataLoader(this.raw, opts);
   }
+}
+
+/** mmdet CustomDataset._set_group_flag: 1 where width / height > 1 (sizes from the annotation file; unknown: 0). */
+export function aspectFlags(raw: RawDataset): Uint8Array {
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw.raw(i);
+    out[i] = r.width && r.height && r.width / r.height > 1 ? 1 : 0;
+  }
+  return out;
 }
 
 const str = () => s.string();
