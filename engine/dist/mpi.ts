@@ -30,7 +30,11 @@ export interface Communicator {
   readonly localSize: number;
   /** MPI_Get_library_version's first line, for the log. */
   readonly library: string;
-  /** Sum over ranks, in place, blocking this thread (SyncBN inside a forward/backward pass). */
+  /**
+   * Sum over ranks, in place, on this thread (SyncBN inside a forward/backward pass). Polls a
+   * non-blocking all-reduce and, between polls, checks that the ranks on this host are alive: a dead
+   * peer throws MpiError at once (a rank blocked in MPI would otherwise never see mpirun's SIGTERM).
+   */
   allreduceSumSync(buf: Float32Array): void;
   /** Sum over ranks, in place, on a koffi worker thread so the event loop (signals) stays live. */
   allreduceSum(buf: Float32Array): Promise<void>;
@@ -132,6 +136,8 @@ export async function initMpi(): Promise<Communicator> {
   const gatherv = f('int MPI_Gatherv(void *, int, H, void *, int *, int *, H, int, H)');
   const abort = f('int MPI_Abort(H, int)');
   const finalize = f('int MPI_Finalize()');
+  const iallreduce = f('int MPI_Iallreduce(void *, void *, int, H, H, H, void *)');
+  const test = f('int MPI_Test(void *, _Out_ int *, void *)');
   const libVersion = f('int MPI_Get_library_version(_Out_ uint8_t *, _Out_ int *)');
 
   const flag = [0];
@@ -166,6 +172,21 @@ export async function initMpi(): Promise<Communicator> {
   const mine = hosts[rank];
   const localSize = hosts.filter((h) => h === mine).length;
   const localRank = envLocal !== undefined ? Number(envLocal) : hosts.subarray(0, rank).filter((h) => h === mine).length;
+  const pids = await allgatherInt(process.pid);
+  const localPeers = Array.from(pids, (pid, r) => ({ pid, r })).filter(({ r }) => r !== rank && hosts[r] === mine);
+  const deadPeer = (): { pid: number; r: number } | undefined =>
+    localPeers.find(({ pid }) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    });
+  // MPI_Request (a pointer in Open MPI, an int in MPICH) and MPI_Status storage, opaque to us.
+  const request = new Uint8Array(8);
+  const status = new Uint8Array(256);
+  const done = [0];
 
   return {
     rank,
@@ -175,7 +196,17 @@ export async function initMpi(): Promise<Communicator> {
     library,
     allreduceSumSync(buf) {
       const send = Float32Array.from(buf);
-      check(allreduce(send, buf, buf.length, float, sum, comm), 'MPI_Allreduce');
+      check(iallreduce(send, buf, buf.length, float, sum, comm, request), 'MPI_Iallreduce');
+      let next = performance.now() + 100;
+      for (;;) {
+        check(test(request, done, status), 'MPI_Test');
+        if (done[0]) return;
+        if (performance.now() > next) {
+          const dead = deadPeer();
+          if (dead) throw new MpiError(`rank ${dead.r} (pid ${dead.pid}, this host) ended during an all-reduce; the job cannot continue`);
+          next = performance.now() + 100;
+        }
+      }
     },
     async allreduceSum(buf) {
       const send = Float32Array.from(buf);
