@@ -12,6 +12,9 @@ import { readCheckpoint } from '../engine/checkpoint';
 const hasMpirun = spawnSync('mpirun', ['--version']).status === 0;
 if (!hasMpirun && process.env.CI) throw new Error('mpirun not found: CI must install openmpi-bin libopenmpi-dev');
 
+/** Root with `ip netns` (CI and this machine): the two-host test can build its namespaces. */
+const canNetns = hasMpirun && process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
+
 const ENV = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1' };
 const CFG = 'test/fixtures/configs/toy_dist.ts';
 const tmp = () => mkdtempSync(join(tmpdir(), 'dist-'));
@@ -112,6 +115,23 @@ describe.skipIf(!hasMpirun)('mpirun -np 2 on the cpu backend', () => {
     expect(d.gathered).toEqual(d.single);
     expect(d.metrics).toEqual(d.singleMetrics);
   }, 120_000);
+
+  it.skipIf(!canNetns)('2 ranks on 2 "hosts" (network namespaces, TCP between them, shared work dir) train as on one host', async () => {
+    expect(twoRanks, 'needs the first test').not.toBe('');
+    const dir = tmp();
+    const r = await new Promise<Run>((resolve) => {
+      const p = spawn('test/dist/two_hosts.sh', [dir, '--config', CFG], { env: ENV });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      p.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.code, r.out).toBe(0);
+    // Open MPI placed one rank per node: each is local rank 0 of 1.
+    expect(r.out).toMatch(/rank 0\/2: host .*, local rank 0\/1/);
+    expect(r.out).toMatch(/rank 1\/2: host .*, local rank 0\/1/);
+    expect(maxDiff(join(dir, 'iter_6.safetensors'), join(twoRanks, 'iter_6.safetensors'))).toBeLessThan(1e-5);
+  }, 240_000);
 
   it('killing one rank ends the job with a clear error on the others; --auto-resume continues to the same weights', async () => {
     expect(twoRanks, 'needs the first test').not.toBe('');

@@ -4,7 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
 import { createRunner } from '../engine/build';
-import { LAUNCHERS, SilentLogSink, runAsRank, startJob } from '../engine/dist/launch';
+import { LAUNCHERS, SilentLogSink, reportAdapter, runAsRank, startJob } from '../engine/dist/launch';
 import { FileLogSink } from '../engine/log_writer';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 
@@ -33,6 +33,7 @@ runTool(async () => {
   const dist = await startJob(argv.launcher, argv.backend, hint);
   const result = await runAsRank(dist, hint, async () => {
     const backend = await setupBackend(argv.backend);
+    await reportAdapter(dist, backend);
     const seed = argv.seed ?? cfg.seed ?? 0;
     const log = dist && !dist.isMain ? new SilentLogSink() : new FileLogSink(workDir);
     log.info(`config ${argv.config}, seed ${seed}, ${backend} backend${dist ? `, ${dist.worldSize} ranks x samples_per_gpu ${cfg.data.samples_per_gpu}` : ''}`);

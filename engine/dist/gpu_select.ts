@@ -6,6 +6,7 @@
 // one and sets those variables before the webgpu package creates its Vulkan instance.
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { UserError } from '../../core/errors';
 
 /** Kernel drivers of compute GPUs (BMC/virtual display adapters, e.g. ASPEED VGA, are skipped). */
 const GPU_DRIVERS = new Set(['nvidia', 'amdgpu', 'i915', 'xe', 'nouveau', 'radeon']);
@@ -40,7 +41,7 @@ export function listGpuPciIds(sysfs = '/sys/bus/pci/devices'): string[] {
 /** '0000:1b:00.0' -> 'pci-0000_1b_00_0' (Mesa's DRI_PRIME tag form). */
 export function driPrimeTag(pciId: string): string {
   const m = /^([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(pciId);
-  if (!m) throw new Error(`not a PCI bus id: '${pciId}' (expected DDDD:BB:DD.F, e.g. 0000:1b:00.0)`);
+  if (!m) throw new UserError(`not a PCI bus id: '${pciId}' (expected DDDD:BB:DD.F, e.g. 0000:1b:00.0)`);
   return `pci-${m[1]}_${m[2]}_${m[3]}_${m[4]}`.toLowerCase();
 }
 
@@ -61,7 +62,7 @@ export function selectGpuForRank(localRank: number, localSize: number, env: Node
   if (env.DRI_PRIME) return { pciId: null, note: `DRI_PRIME=${env.DRI_PRIME} set by the user; GPU choice left to it` };
   if (!ids.length) return { pciId: null, note: 'no GPU found in sysfs (TINYVIM_GPU_PCI_IDS unset); the backend picks its default adapter' };
   if (localSize > ids.length) {
-    throw new Error(`${localSize} ranks on this host but ${ids.length} GPU(s) (${ids.join(', ')}); start at most one rank per GPU (mpirun -np / --map-by ppr:${ids.length}:node)`);
+    throw new UserError(`${localSize} ranks on this host but ${ids.length} GPU(s) (${ids.join(', ')}); start at most one rank per GPU (mpirun -np / --map-by ppr:${ids.length}:node)`);
   }
   const pciId = ids[localRank];
   env.DRI_PRIME = driPrimeTag(pciId);

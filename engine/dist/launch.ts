@@ -1,9 +1,10 @@
 // Start and end of a data-parallel job for the CLIs: MPI initialisation, GPU choice, failure
 // handling (one clear line on every rank, then the whole job ends), and the closing barrier.
+import { hostname } from 'node:os';
 import { UserError } from '../../core/errors';
 import type { LogSink } from '../log_writer';
 import { DistContext } from './context';
-import { selectGpuForRank } from './gpu_select';
+import { describeWebgpuAdapter, hasMesaDeviceSelect, selectGpuForRank } from './gpu_select';
 import { initMpi } from './mpi';
 
 export const LAUNCHERS = ['none', 'mpi'] as const;
@@ -34,12 +35,20 @@ export async function startJob(launcher: Launcher, backend: string, hint: () => 
       process.exit(1);
     });
   }
-  if (backend === 'webgpu' || backend === 'auto') {
-    const choice = selectGpuForRank(comm.localRank, comm.localSize);
-    console.log(`${who} (local ${comm.localRank}/${comm.localSize}): ${choice.note}`);
-  }
+  console.log(`${who}: host ${hostname()}, local rank ${comm.localRank}/${comm.localSize}, pid ${process.pid}`);
+  if (backend === 'webgpu' || backend === 'auto') console.log(`${who}: ${selectGpuForRank(comm.localRank, comm.localSize).note}`);
   if (comm.rank === 0) console.log(`MPI job of ${comm.size} ranks (${comm.library})`);
   return ctx;
+}
+
+/** Prints which adapter this rank's webgpu backend got (after setupBackend), and warns without Mesa's layer. */
+export async function reportAdapter(ctx: DistContext | null, backend: string): Promise<void> {
+  if (!ctx || backend !== 'webgpu') return;
+  const who = `rank ${ctx.rank}/${ctx.worldSize}`;
+  console.log(`${who}: webgpu adapter ${await describeWebgpuAdapter()}${process.env.DRI_PRIME ? ` (DRI_PRIME=${process.env.DRI_PRIME})` : ''}`);
+  if (ctx.comm.localSize > 1 && !hasMesaDeviceSelect()) {
+    console.log(`${who}: warning: Mesa's Vulkan device-select layer is not installed (apt-get install mesa-vulkan-drivers); ranks of this host may share one GPU`);
+  }
 }
 
 /**

@@ -170,7 +170,8 @@ export async function initMpi(): Promise<Communicator> {
   const envLocal = process.env.OMPI_COMM_WORLD_LOCAL_RANK ?? process.env.MPI_LOCALRANKID ?? process.env.PMI_LOCAL_RANK;
   const hosts = await allgatherInt(fnv1a(hostname()));
   const mine = hosts[rank];
-  const localSize = hosts.filter((h) => h === mine).length;
+  const envSize = process.env.OMPI_COMM_WORLD_LOCAL_SIZE ?? process.env.MPI_LOCALNRANKS;
+  const localSize = envSize !== undefined ? Number(envSize) : hosts.filter((h) => h === mine).length;
   const localRank = envLocal !== undefined ? Number(envLocal) : hosts.subarray(0, rank).filter((h) => h === mine).length;
   const pids = await allgatherInt(process.pid);
   const localPeers = Array.from(pids, (pid, r) => ({ pid, r })).filter(({ r }) => r !== rank && hosts[r] === mine);
