@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCheckpoint } from '../engine/checkpoint';
+import { readCheckpoint } from '../checkpoint';
 
 const hasMpirun = spawnSync('mpirun', ['--version']).status === 0;
 if (!hasMpirun && process.env.CI) throw new Error('mpirun not found: CI must install openmpi-bin libopenmpi-dev');

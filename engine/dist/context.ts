@@ -3,7 +3,8 @@
 // optional hooks; without it (one process) nothing here runs.
 import { serialize, deserialize } from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
-import type { BuiltDataset, IndexSampler, TrainableModel } from '../../core/registry';
+import { UserError } from '../../core/errors';
+import type { BuiltDataset, DataLoader, Evaluator, IndexSampler, TrainableModel } from '../../core/registry';
 import type { Module } from '../../nn/module';
 import { disposeBatch } from '../evaluate';
 import type { Communicator } from './mpi';
@@ -110,30 +111,42 @@ export class DistContext {
   }
 
   /**
-   * Distributed evaluation (mmdet multi_gpu_test + collect_results): rank r predicts the samples
-   * r, r + N, ... (DistributedSampler without shuffle, padded to a multiple of N), rank 0 gathers the
-   * results, restores dataset order, drops the padding and computes the metrics, which are then sent
-   * to every rank. Results must be structured-clonable (plain numbers, arrays, typed arrays).
+   * Distributed evaluation (mmdet multi_gpu_test + collect_results, detectron2's inference_on_dataset
+   * with gathered predictions): rank r predicts the samples r, r + N, ... (DistributedSampler without
+   * shuffle, padded to a multiple of N); rank 0 gathers them, restores dataset order, drops the
+   * padding and feeds them one sample at a time to `evaluator` (which checks the order), and the
+   * metrics are sent to every rank. Predictions and batch `metas` must be structured-clonable (plain
+   * numbers, arrays, typed arrays), as the models' results are.
    */
-  async evaluate<R>(model: TrainableModel<unknown, R>, dataset: BuiltDataset<unknown, R>, opts: { metric: string[]; workers?: number }): Promise<Record<string, number>> {
-    const results = await this.predictAll(model, dataset, opts);
-    const metrics = results ? await dataset.evaluate!(results, { metric: opts.metric }) : null;
+  async evaluate<B, R>(model: TrainableModel<B, R>, dataset: BuiltDataset, evaluator: Evaluator<B, R>, opts: { workers?: number } = {}): Promise<Record<string, number>> {
+    const gathered = await this.predictAll(model, dataset, opts);
+    let metrics: Record<string, number> | null = null;
+    if (gathered) {
+      evaluator.reset();
+      for (const { out, meta } of gathered) await evaluator.process({ metas: [meta] } as B, [out]);
+      metrics = (await evaluator.evaluate()).metrics;
+    }
     return this.broadcastJson(metrics) as Promise<Record<string, number>>;
   }
 
-  /** This rank's share of the predictions, gathered on rank 0 in dataset order (null on other ranks). */
-  async predictAll<R>(model: TrainableModel<unknown, R>, dataset: BuiltDataset<unknown, R>, opts: { workers?: number } = {}): Promise<R[] | null> {
+  /**
+   * Every sample's prediction (and its batch meta, when batches carry `metas`), gathered on rank 0 in
+   * dataset order; null on other ranks.
+   */
+  async predictAll<B, R>(model: TrainableModel<B, R>, dataset: BuiltDataset, opts: { workers?: number } = {}): Promise<{ out: R; meta: unknown }[] | null> {
+    if (!model.predict) throw new UserError('the model does not implement predict(); it cannot be evaluated');
     const sampler = new DistributedSampler(dataset.length, { rank: this.rank, worldSize: this.worldSize, shuffle: false, seed: 0 });
-    const local: R[] = [];
-    if (!model.predict) throw new Error('the model does not implement predict(); it cannot be evaluated');
+    const local: { out: R; meta: unknown }[] = [];
     const wasTraining = model.module.training;
     model.module.eval();
     try {
-      const loader = dataset.loader({ batchSize: 1, workers: opts.workers ?? 0, shuffle: false, seed: 0, sampler });
+      const loader = dataset.loader({ batchSize: 1, workers: opts.workers ?? 0, shuffle: false, seed: 0, sampler }) as DataLoader<B>;
       loader.setEpoch(0);
       for await (const batch of loader) {
         try {
-          local.push(...(await model.predict(batch)));
+          const outs = await model.predict(batch);
+          const metas = (batch as { metas?: readonly unknown[] }).metas;
+          outs.forEach((out, i) => local.push({ out, meta: metas?.[i] }));
         } finally {
           disposeBatch(batch);
         }
@@ -143,7 +156,7 @@ export class DistContext {
     }
     const parts = await this.comm.gatherBytes(new Uint8Array(serialize(local)), 0);
     if (!parts) return null;
-    const perRank = parts.map((p) => deserialize(Buffer.from(p.buffer, p.byteOffset, p.byteLength)) as R[]);
+    const perRank = parts.map((p) => deserialize(Buffer.from(p.buffer, p.byteOffset, p.byteLength)) as { out: R; meta: unknown }[]);
     return interleaveResults(perRank, dataset.length);
   }
 }
