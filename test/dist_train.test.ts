@@ -95,6 +95,18 @@ describe.skipIf(!hasMpirun)('mpirun -np 2 on the cpu backend', () => {
     expect(a.out).toMatch(/MPI job of 2 ranks \(openmpi/);
   }, 240_000);
 
+  it('tools/eval --launcher mpi over 2 ranks prints the single-process metrics', async () => {
+    expect(twoRanks, 'needs the first test').not.toBe('');
+    const args = ['--config', CFG, '--checkpoint', join(twoRanks, 'iter_6.safetensors'), '--backend', 'cpu'];
+    const d = await mpirun(2, ['tools/eval', ...args, '--launcher', 'mpi']);
+    expect(d.code, d.out).toBe(0);
+    const s = spawnSync('tools/eval', args, { env: ENV, encoding: 'utf8' });
+    expect(s.status, s.stderr).toBe(0);
+    const acc = (out: string) => out.split('\n').filter((l) => l.startsWith('accuracy: '));
+    expect(acc(d.out)).toHaveLength(1); // printed by rank 0 only
+    expect(acc(d.out)).toEqual(acc(s.stdout));
+  }, 120_000);
+
   it('SyncBN over 2 ranks equals BatchNorm on the concatenated batch (forward, backward, running stats)', async () => {
     const r = await mpirun(2, ['node', '--import', 'tsx', 'test/dist/sync_bn_check.ts']);
     expect(r.code, r.out).toBe(0);

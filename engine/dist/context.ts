@@ -4,7 +4,7 @@
 import { serialize, deserialize } from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../core/errors';
-import type { BuiltDataset, DataLoader, Evaluator, IndexSampler, TrainableModel } from '../../core/registry';
+import type { BuiltDataset, DataLoader, EvaluationReport, Evaluator, IndexSampler, TrainableModel } from '../../core/registry';
 import type { Module } from '../../nn/module';
 import { disposeBatch } from '../evaluate';
 import type { Communicator } from './mpi';
@@ -119,14 +119,17 @@ export class DistContext {
    * numbers, arrays, typed arrays), as the models' results are.
    */
   async evaluate<B, R>(model: TrainableModel<B, R>, dataset: BuiltDataset, evaluator: Evaluator<B, R>, opts: { workers?: number } = {}): Promise<Record<string, number>> {
+    const report = await this.evaluateReport(model, dataset, evaluator, opts);
+    return this.broadcastJson(report?.metrics ?? null) as Promise<Record<string, number>>;
+  }
+
+  /** As `evaluate`, but the evaluator's whole report on rank 0 (tools/eval prints it) and null elsewhere. */
+  async evaluateReport<B, R>(model: TrainableModel<B, R>, dataset: BuiltDataset, evaluator: Evaluator<B, R>, opts: { workers?: number } = {}): Promise<EvaluationReport | null> {
     const gathered = await this.predictAll(model, dataset, opts);
-    let metrics: Record<string, number> | null = null;
-    if (gathered) {
-      evaluator.reset();
-      for (const { out, meta } of gathered) await evaluator.process({ metas: [meta] } as B, [out]);
-      metrics = (await evaluator.evaluate()).metrics;
-    }
-    return this.broadcastJson(metrics) as Promise<Record<string, number>>;
+    if (!gathered) return null;
+    evaluator.reset();
+    for (const { out, meta } of gathered) await evaluator.process({ metas: [meta] } as B, [out]);
+    return evaluator.evaluate();
   }
 
   /**

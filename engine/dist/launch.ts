@@ -67,7 +67,13 @@ export async function runAsRank<T>(ctx: DistContext | null, hint: () => string, 
     process.stderr.write(`\nerror (rank ${ctx.rank}/${ctx.worldSize}): ${msg}\n${hint()}\n`);
     ctx.comm.abort(e instanceof UserError ? 1 : 2);
   }
+  await endJob(ctx);
+  return out;
+}
+
+/** All ranks meet at a barrier, then MPI is finalised (no-op without a job). */
+export async function endJob(ctx: DistContext | null): Promise<void> {
+  if (!ctx) return;
   await ctx.comm.barrier();
   ctx.comm.finalize();
-  return out;
 }
