@@ -99,7 +99,16 @@ export const rootSchema = s.object({
   log_config: s
     .object({
       interval: s.int({ min: 1 }),
-      hooks: s.array(s.object({ type: s.enum(['TextLoggerHook'] as const), by_epoch: s.boolean().optional() })).optional(),
+      hooks: s
+        .array(
+          s.object({
+            type: s.enum(['TextLoggerHook', 'TensorboardLoggerHook'] as const),
+            by_epoch: s.boolean().optional(),
+            /** TensorboardLoggerHook: event file folder (default `<work_dir>/tf_logs`, as mmcv). */
+            log_dir: s.string().optional(),
+          }),
+        )
+        .optional(),
     })
     .optional(),
   /** Stops training when the live tensor count grows by more than this across iterations. */

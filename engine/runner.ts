@@ -13,6 +13,7 @@ import { CheckpointHook } from './hooks/checkpoint_hook';
 import { EvalHook } from './hooks/eval_hook';
 import type { Hook, IterOutputs } from './hooks/hook';
 import { LoggerHook } from './hooks/logger_hook';
+import { applyLoggerHooks } from './hooks/tensorboard_hook';
 import type { LogSink } from './log_writer';
 import { LrSchedule } from './lr_schedule';
 import { buildOptimizer, clipGradNorm, gradNorm, type Optimizer } from './optimizers';
@@ -69,9 +70,10 @@ export class Runner {
 
   constructor(readonly opts: RunnerOptions) {
     const { cfg } = opts;
-    this.log = opts.log;
     this.workDir = opts.workDir;
     this.writesFiles = !opts.dist || opts.dist.isMain;
+    // log_config.hooks (TensorboardLoggerHook) only on the rank that writes files, as mmcv's master_only.
+    this.log = this.writesFiles ? applyLoggerHooks(opts.log, cfg.log_config?.hooks, opts.workDir) : opts.log;
     this.trainLoader = opts.trainData.loader({
       batchSize: cfg.data.samples_per_gpu,
       workers: cfg.data.workers_per_gpu,
