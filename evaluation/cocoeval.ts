@@ -108,8 +108,11 @@ export class COCOeval {
     this.params.catIds = cocoGt.getCatIds().sort((a, b) => a - b);
   }
 
-  /** Per-image matching for every (category, area range, image). */
-  evaluate(): void {
+  /**
+   * Per-image matching for every (category, area range, image). `onProgress(done, total)` is called
+   * after each category with the (category, image) cells matched so far (tools/coco_eval's bar).
+   */
+  evaluate(onProgress?: (done: number, total: number) => void): void {
     const p = this.params;
     p.imgIds = uniqueSorted(p.imgIds);
     if (p.useCats) p.catIds = uniqueSorted(p.catIds);
@@ -117,6 +120,8 @@ export class COCOeval {
     const catIds = p.useCats ? p.catIds : [-1];
     const cells = this.prepare(catIds);
     const maxDet = p.maxDets[p.maxDets.length - 1];
+    const total = cells.reduce((a, l) => a + l.length, 0);
+    let done = 0;
     // IoU matrices live only while their cell is matched, to keep memory flat.
     this.evalImgs = cells.map((list) => {
       const perArea: EvalImg[][] = p.areaRng.map(() => []);
@@ -127,6 +132,8 @@ export class COCOeval {
         const states = new Uint8Array(TD * p.areaRng.length);
         p.areaRng.forEach((aRng, a) => perArea[a].push(this.evaluateCell(pc, aRng, maxDet, states.subarray(a * TD, (a + 1) * TD))));
       }
+      done += list.length;
+      onProgress?.(done, total);
       return perArea;
     });
     this.paramsEval = structuredCloneParams(p);

@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { ProgressBar } from '../core/progress';
 import { COCO, COCOeval, EvalInputError, classwiseTable, perCategory, type IouType } from '../evaluation';
 
 function writeJson(path: string, value: unknown): void {
@@ -52,7 +53,12 @@ function main(): void {
   const dt = gt.loadRes(argv.results);
   log(`loaded results ${argv.results}: ${dt.anns.size} rows (${lap()}s)`);
   const E = new COCOeval(gt, dt, iouType);
-  E.evaluate();
+  const bar = new ProgressBar(NaN, { label: `coco_eval evaluate ${iouType}`, unit: 'cell', quiet: argv.quiet });
+  E.evaluate((done, total) => {
+    bar.total = total;
+    bar.tick(done - bar.done);
+  });
+  bar.finish();
   log(`evaluate ${iouType} (${lap()}s)`);
   E.accumulate();
   log(`accumulate (${lap()}s)`);

@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
 import { ConfigError, UserError } from '../core/errors';
+import { ProgressBar } from '../core/progress';
 import type { BuiltDataset, DataLoader, Evaluator, TrainableModel } from '../core/registry';
 import type { ImgMeta } from '../datasets/types';
 import { buildDataset, buildModel } from '../engine/build';
@@ -66,11 +67,13 @@ runTool(async () => {
 
   const started = performance.now();
   const loader = evalLoader(dataset, { workers: cfg.data.workers_per_gpu }) as DataLoader<{ metas?: ImgMeta[] }>;
+  const bar = new ProgressBar(loader.length, { label: `eval data.${split}`, unit: 'batch' });
   const report = dist
     ? await dist.evaluateReport(model, dataset, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, { workers: cfg.data.workers_per_gpu })
     : await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {
     onProgress: (d, n) => {
-      if (process.stdout.isTTY) process.stdout.write(`\r${d}/${n}`);
+      bar.total = n;
+      bar.tick(d - bar.done);
     },
     onBatch: showDir
       ? async (batch, outputs) => {
@@ -84,7 +87,7 @@ runTool(async () => {
       : undefined,
   });
   if (!report) return endJob(dist); // ranks other than 0 of a distributed evaluation
-  if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
+  bar.finish();
   console.log(`evaluated ${dataset.length} samples of data.${split} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (report.text) console.log(report.text);
   printMetrics(report.metrics, report.headline);

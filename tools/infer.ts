@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { imageBatch, initDetector } from '../models/inference';
+import { ProgressBar } from '../core/progress';
 import { bitmapToRle } from '../structures/mask_rle';
 import { drawDetections } from '../visualization/draw_detections';
 import '../backbones';
@@ -33,7 +34,9 @@ runTool(async () => {
   await setupBackend(argv.backend);
   const det = await initDetector(argv.config, argv.checkpoint ?? null, argv['cfg-options']);
   mkdirSync(argv['out-dir'], { recursive: true });
-  for (const file of argv._.map(String)) {
+  const files = argv._.map(String);
+  const bar = new ProgressBar(files.length, { label: 'infer', unit: 'img', quiet: files.length < 2 });
+  for (const file of files) {
     const img = await decodeImage(file);
     const t0 = performance.now();
     const batch = await imageBatch(det, file);
@@ -49,6 +52,7 @@ runTool(async () => {
       masks: (r.masks ?? []).map((m) => bitmapToRle(m, img.height, img.width)),
     };
     writeFileSync(join(argv['out-dir'], `${name}.json`), `${JSON.stringify(json)}\n`);
-    console.log(`${file}: ${r.scores.filter((s) => s >= argv['score-thr']).length} detection(s) >= ${argv['score-thr']} (${r.scores.length} in total) in ${ms.toFixed(0)} ms`);
+    bar.tick();
+    bar.log(`${file}: ${r.scores.filter((s) => s >= argv['score-thr']).length} detection(s) >= ${argv['score-thr']} (${r.scores.length} in total) in ${ms.toFixed(0)} ms`);
   }
 });

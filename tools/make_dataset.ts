@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../core/errors';
+import { ProgressBar } from '../core/progress';
 import { writeShapesAde, writeShapesCoco, type ShapesOptions } from '../datasets/synthetic/write';
 
 async function main(): Promise<void> {
@@ -28,13 +29,16 @@ async function main(): Promise<void> {
     if (!Number.isInteger(argv[k]) || argv[k] < 0) throw new UserError(`--${k}: expected a non-negative integer, got ${argv[k]}`);
   if (argv.size < 32) throw new UserError(`--size: expected at least 32, got ${argv.size}`);
   if ((argv.width === undefined) !== (argv.height === undefined)) throw new UserError('--width and --height: give both or neither');
-  const opts: ShapesOptions = { train: argv.train, val: argv.val, size: argv.size, seed: argv.seed, width: argv.width, height: argv.height };
+  const bar = new ProgressBar(argv.train + argv.val, { label: `make_dataset ${argv.kind}`, unit: 'img' });
+  const opts: ShapesOptions = { train: argv.train, val: argv.val, size: argv.size, seed: argv.seed, width: argv.width, height: argv.height, onImage: () => bar.tick() };
   const t0 = Date.now();
   if (argv.kind === 'shapes-coco') {
     const r = await writeShapesCoco(argv.out, opts);
+    bar.finish();
     console.log(`wrote ${r.images} images, ${r.annotations} annotations (COCO layout) to ${argv.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } else {
     const r = await writeShapesAde(argv.out, opts);
+    bar.finish();
     console.log(`wrote ${r.images} images + label maps (ADE20K layout) to ${argv.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 }

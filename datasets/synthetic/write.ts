@@ -19,6 +19,8 @@ export interface ShapesOptions {
   width?: number;
   height?: number;
   quality?: number; // JPEG quality, default 90
+  /** Called after each image is written (tools/make_dataset's progress bar). */
+  onImage?: () => void;
 }
 
 export const SPLITS = { coco: ['train', 'val'], ade: ['training', 'validation'] } as const;
@@ -46,6 +48,7 @@ export async function writeShapesCoco(out: string, opts: ShapesOptions): Promise
       const file = `${fileName(i)}.jpg`;
       writeFileSync(join(out, name, file), await encodeJpeg({ data: sc.rgb, width: sc.width, height: sc.height }, opts.quality ?? 90));
       const id = imgId++;
+      opts.onImage?.();
       images.push({ id, file_name: file, width: sc.width, height: sc.height });
       for (const o of sc.objects) {
         annotations.push({
@@ -77,6 +80,7 @@ export async function writeShapesAde(out: string, opts: ShapesOptions): Promise<
       writeFileSync(join(out, 'images', name, `${fileName(i)}.jpg`), await encodeJpeg({ data: sc.rgb, width: sc.width, height: sc.height }, opts.quality ?? 90));
       writeFileSync(join(out, 'annotations', name, `${fileName(i)}.png`), encodeLabelPng({ data: sc.labels, width: sc.width, height: sc.height }));
       count++;
+      opts.onImage?.();
     }
   }
   // Label k of the PNGs (k >= 1) is classes[k-1] once reduce_zero_label drops 0 ("other").
