@@ -42,6 +42,12 @@ export interface RunnerOptions {
   dist?: DistContext | null;
 }
 
+/** The dataset's class names (label k = CLASSES[k]), or null when it has none. */
+export function datasetClasses(ds: BuiltDataset): string[] | null {
+  const c = (ds.raw as { classes?: unknown } | undefined)?.classes;
+  return Array.isArray(c) && c.every((x) => typeof x === 'string') ? [...c] : null;
+}
+
 export class Runner {
   iter = 0;
   epoch = 0;
@@ -127,6 +133,8 @@ export class Runner {
       optimizer: { ...this.optimizer.hyperParams(), steps: this.optimizer.steps, lr: this.opts.cfg.optimizer.lr },
       metrics: this.metrics,
       best: this.best,
+      // Class names travel with the weights (mmdet's meta.CLASSES), so tools/infer can caption by name.
+      CLASSES: datasetClasses(this.opts.trainData),
       backend: this.opts.backend ?? tf.getBackend(),
       time: new Date().toISOString(),
     };

@@ -16,6 +16,8 @@ export interface Detector {
   model: MaskRCNN;
   cfg: Config;
   pipeline: Pipeline;
+  /** Class names from the checkpoint's meta.CLASSES (mmdet's checkpoint meta); null when it has none. */
+  classes?: string[] | null;
 }
 
 /** The test (else val) pipeline of a config, without annotation loading (a bare image has none). */
@@ -31,10 +33,15 @@ export async function initDetector(configFile: string, checkpoint?: string | nul
   const model = MODELS.build(cfg.model, undefined, 'model');
   if (!(model instanceof MaskRCNN)) throw new ConfigError(`${configFile}: model.type is '${cfg.model.type}', not a detector`, 'model.type', configFile);
   // Weights load after construction: init_cfg first, then the checkpoint over everything.
-  if (checkpoint) loadStateDict(model.module, readCheckpoint(checkpoint).stateDict, { strict: true, source: checkpoint });
-  else initWeights(model.module);
+  let classes: string[] | null = null;
+  if (checkpoint) {
+    const ck = readCheckpoint(checkpoint);
+    loadStateDict(model.module, ck.stateDict, { strict: true, source: checkpoint });
+    const c = ck.meta?.CLASSES;
+    if (Array.isArray(c) && c.every((x) => typeof x === 'string')) classes = c as string[];
+  } else initWeights(model.module);
   model.module.eval();
-  return { model, cfg, pipeline: testPipelineOf(cfg, configFile) };
+  return { model, cfg, pipeline: testPipelineOf(cfg, configFile), classes };
 }
 
 /** The test-pipeline batch of one image file. */

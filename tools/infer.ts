@@ -20,9 +20,9 @@ runTool(async () => {
     .option('config', { type: 'string', demandOption: true, describe: 'detector config file' })
     .option('checkpoint', { type: 'string', describe: 'checkpoint (.safetensors) loaded strictly; without it the weights are random' })
     .option('out-dir', { type: 'string', demandOption: true, describe: 'output folder' })
-    .option('score-thr', { type: 'number', default: 0.3, describe: 'smallest score drawn (the JSON keeps every detection)' })
-    .option('scale', { type: 'number', default: 1, describe: 'integer upscaling of the drawn PNG (small images)' })
-    .option('classes', { type: 'string', array: true, describe: 'class names for the captions (default: the label numbers)' })
+    .option('score-thr', { type: 'number', default: 0.3, alias: 'show-score-thr', describe: 'smallest score drawn (the JSON keeps every detection)' })
+    .option('scale', { type: 'number', describe: 'integer upscaling of the drawn PNG (default: images under 480 px are enlarged so captions stay legible)' })
+    .option('classes', { type: 'string', array: true, describe: "class names for the captions (default: the checkpoint's meta.CLASSES, else label numbers)" })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
     .demandCommand(1, 'give at least one image file')
@@ -33,6 +33,8 @@ runTool(async () => {
   await importRegistrations();
   await setupBackend(argv.backend);
   const det = await initDetector(argv.config, argv.checkpoint ?? null, argv['cfg-options']);
+  const classes = argv.classes ?? det.classes ?? null;
+  console.log(classes ? `class names: ${argv.classes ? '--classes' : 'checkpoint meta.CLASSES'} (${classes.length})` : 'class names: none in the checkpoint; captions show label numbers (give --classes)');
   mkdirSync(argv['out-dir'], { recursive: true });
   const files = argv._.map(String);
   const bar = new ProgressBar(files.length, { label: 'infer', unit: 'img', quiet: files.length < 2 });
@@ -43,12 +45,13 @@ runTool(async () => {
     const r = det.model.predictBitmaps(batch)[0];
     const ms = performance.now() - t0;
     const name = basename(file, extname(file));
-    writeFileSync(join(argv['out-dir'], `${name}.png`), encodePngRgb(drawDetections(img, r, { classes: argv.classes, scoreThr: argv['score-thr'], scale: argv.scale })));
+    writeFileSync(join(argv['out-dir'], `${name}.png`), encodePngRgb(drawDetections(img, r, { classes, scoreThr: argv['score-thr'], scale: argv.scale ?? 'auto' })));
     const json = {
       image: file,
       bboxes: Array.from({ length: r.scores.length }, (_, j) => Array.from(r.bboxes.subarray(j * 4, j * 4 + 4))),
       scores: Array.from(r.scores),
       labels: Array.from(r.labels),
+      ...(classes ? { label_names: Array.from(r.labels, (l) => classes[l] ?? String(l)) } : {}),
       masks: (r.masks ?? []).map((m) => bitmapToRle(m, img.height, img.width)),
     };
     writeFileSync(join(argv['out-dir'], `${name}.json`), `${JSON.stringify(json)}\n`);

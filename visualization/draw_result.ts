@@ -11,8 +11,10 @@ import { drawDetections } from './draw_detections';
 import { defaultPalette, writeSegVisualization } from './seg_overlay';
 
 export interface DrawResultOptions {
-  /** Class names (label k is classes[k]). */
+  /** Class names (label k is classes[k]); label numbers are drawn without them. */
   classes: readonly string[];
+  /** Integer upscaling of detection drawings, or 'auto' (default: small images are enlarged so captions stay legible). */
+  scale?: number | 'auto';
   /** Detections drawn: score >= this. */
   scoreThr: number;
 }
@@ -28,7 +30,7 @@ export async function writeResultImage(dir: string, result: unknown, image: { fi
     const bitmaps = r.masks && r.masks.length && !(r.masks[0] instanceof Uint8Array) ? instanceResultBitmaps(r) : (result as Parameters<typeof drawDetections>[1]);
     const file = join(dir, image.ori_filename.replace(/\.[^./]+$/, '') + '.png');
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, encodePngRgb(drawDetections(await decodeImage(image.filename), bitmaps, { classes: opts.classes, scoreThr: opts.scoreThr })));
+    writeFileSync(file, encodePngRgb(drawDetections(await decodeImage(image.filename), bitmaps, { classes: opts.classes, scoreThr: opts.scoreThr, scale: opts.scale ?? 'auto' })));
     return file;
   }
   throw new UserError('--show-dir: the model returns results that are neither detections nor segmentation maps; nothing to draw');
