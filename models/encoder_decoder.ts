@@ -29,6 +29,14 @@ export interface SegTestCfg {
   stride?: [number, number];
   /** Also predict on the horizontally flipped image and average the softmax scores (mmseg aug_test). */
   flip?: boolean;
+  /**
+   * Multi-scale test (mmseg MultiScaleFlipAug img_ratios + EncoderDecoder.aug_test): the softmax
+   * scores at each ratio (and its flip) are averaged at the original size. Each scale is the test
+   * image resized bilinearly by the ratio and rounded up to a multiple of 32 (AlignResize's
+   * size_divisor) instead of re-running the pipeline from the decoded file; the difference is one
+   * extra interpolation of the scale-1.0 image.
+   */
+  img_ratios?: number[];
 }
 
 export interface EncoderDecoderOptions {
@@ -125,22 +133,39 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
     });
   }
 
-  /** Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] (mmseg `inference`, rescale=True). */
+  /**
+   * Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] NHWC (mmseg `inference`,
+   * rescale=True); with test_cfg.flip and/or test_cfg.img_ratios, the mean over every view (aug_test).
+   */
   inferenceScores(img: tf.Tensor4D, meta: Pick<ImgMeta, 'ori_shape' | 'img_shape'>): tf.Tensor4D {
     return tf.tidy(() => {
-      const once = (x: tf.Tensor4D) => {
+      const once = (x: tf.Tensor4D, [ih, iw]: readonly number[]) => {
         const logit = this.testCfg.mode === 'slide' ? this.slideLogits(x) : this.module.encodeDecode(x);
         // whole: crop away any padding (img_shape), then resize to ori_shape; slide resizes directly.
-        const [ih, iw] = meta.img_shape;
         const cropped = this.testCfg.mode === 'whole' && (logit.shape[1] > ih || logit.shape[2] > iw) ? (tf.slice(logit, [0, 0, 0, 0], [-1, ih, iw, -1]) as tf.Tensor4D) : logit;
         return tf.softmax(resizeBilinear(cropped, [meta.ori_shape[0], meta.ori_shape[1]], this.module.decodeHead.alignCorners)) as tf.Tensor4D;
       };
-      let scores = once(img);
-      if (this.testCfg.flip) {
-        const flipped = tf.reverse(once(tf.reverse(img, 2) as tf.Tensor4D), 2) as tf.Tensor4D;
-        scores = tf.div(tf.add(scores, flipped), 2);
+      const withFlip = (x: tf.Tensor4D, shape: readonly number[]) => {
+        let scores = once(x, shape);
+        if (this.testCfg.flip) {
+          const flipped = tf.reverse(once(tf.reverse(x, 2) as tf.Tensor4D, shape), 2) as tf.Tensor4D;
+          scores = tf.div(tf.add(scores, flipped), 2);
+        }
+        return scores;
+      };
+      const ratios = this.testCfg.img_ratios;
+      if (!ratios?.length) return withFlip(img, meta.img_shape);
+      // Every (ratio, flip) view weighs 1 / views, as aug_test's sum divided by len(imgs).
+      const [ih, iw] = meta.img_shape;
+      const unpadded = ih === img.shape[1] && iw === img.shape[2] ? img : (tf.slice(img, [0, 0, 0, 0], [1, ih, iw, -1]) as tf.Tensor4D);
+      let sum: tf.Tensor4D | null = null;
+      for (const r of ratios) {
+        const size: [number, number] = [Math.ceil(Math.round(ih * r) / 32) * 32, Math.ceil(Math.round(iw * r) / 32) * 32];
+        const x = size[0] === ih && size[1] === iw ? unpadded : resizeBilinear(unpadded, size, false);
+        const scores = withFlip(x, size);
+        sum = sum ? (tf.add(sum, scores) as tf.Tensor4D) : scores;
       }
-      return scores;
+      return tf.div(sum!, ratios.length) as tf.Tensor4D;
     });
   }
 

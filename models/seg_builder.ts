@@ -53,6 +53,7 @@ export const encoderDecoderSchema = s.object({
       crop_size: s.tuple(s.int({ min: 1 }), s.int({ min: 1 })).optional(),
       stride: s.tuple(s.int({ min: 1 }), s.int({ min: 1 })).optional(),
       flip: s.boolean().optional(),
+      img_ratios: s.array(s.number({ min: 0.0625, max: 16 })).optional(),
     })
     .optional(),
 });

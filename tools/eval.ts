@@ -13,6 +13,7 @@ import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
 import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
 import { writeResultImage } from '../visualization/draw_result';
+import { applyAugTest } from './aug_test';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 
 function printMetrics(metrics: Record<string, number>, keys = Object.keys(metrics)): void {
@@ -39,6 +40,7 @@ runTool(async () => {
     .option('show-score-thr', { type: 'number', default: 0.3, describe: 'detections drawn by --show-dir: score >= this' })
     .option('classwise', { type: 'boolean', default: false, describe: "detectors: also print mmdetection's per-category AP table per iou type" })
     .option('metric', { type: 'string', array: true, describe: 'metrics to compute (default: cfg.evaluation.metric)' })
+    .option('aug-test', { type: 'boolean', default: false, describe: "segmentors: multi-scale + flip test (mmseg aug_test; img_ratios from model.test_cfg.img_ratios, else mmseg's [0.5, 0.75, 1.0, 1.25, 1.5, 1.75])" })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
     .option('launcher', { choices: LAUNCHERS, default: 'none' as const, describe: 'mpi: one rank of `mpirun -np N tools/eval ...`; each rank infers its shard, rank 0 scores and prints' })
     .strict()
@@ -48,6 +50,7 @@ runTool(async () => {
 
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
+  if (argv['aug-test']) applyAugTest(cfg, argv.config);
   const split = cfg.data.test ? 'test' : cfg.data.val ? 'val' : null;
   if (!split) throw new ConfigError(`${argv.config}: data.test (or data.val) is required to evaluate`, 'data.test', argv.config);
   if (!(argv['show-score-thr'] >= 0 && argv['show-score-thr'] <= 1)) throw new UserError(`--show-score-thr: expected a number in [0, 1], got ${argv['show-score-thr']}`);

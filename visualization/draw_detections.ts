@@ -81,7 +81,7 @@ export function layoutCaptions(boxes: readonly (readonly number[])[], sizes: rea
     if (!rect) {
       rect = { x, y: candidates[0], w, h };
       for (let step = 0; step < 1000 && placed.some((p) => overlaps(p, rect!)); step++) {
-        const below = rect.y + h <= height - h ? rect.y + h : null;
+        const below: number | null = rect.y + h <= height - h ? rect.y + h : null;
         if (below === null) break; // no free spot left: overlap rather than leave the image
         rect = { ...rect, y: below };
       }
