@@ -25,7 +25,7 @@ function tinyModel(testCfg?: SegTestCfg): EncoderDecoder {
 }
 
 // A 64x64 test image (so 0.5 / 1.0 / 1.5 give the 32-aligned sizes 32, 64, 96) of a 40x48 original.
-const meta = { ori_shape: [40, 48, 3], img_shape: [64, 64, 3] } as const;
+const meta: { ori_shape: [number, number, number]; img_shape: [number, number, number] } = { ori_shape: [40, 48, 3], img_shape: [64, 64, 3] };
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -69,10 +69,10 @@ describe('--aug-test', () => {
   it('applyAugTest sets flip and mmseg ratios on a segmentor config, keeps given ratios, refuses detectors', () => {
     const seg = { model: { type: 'EncoderDecoder', test_cfg: { mode: 'whole' } } } as unknown as Config;
     applyAugTest(seg, 'c.ts');
-    expect((seg.model as { test_cfg: unknown }).test_cfg).toEqual({ mode: 'whole', flip: true, img_ratios: MMSEG_IMG_RATIOS });
+    expect((seg.model as unknown as { test_cfg: unknown }).test_cfg).toEqual({ mode: 'whole', flip: true, img_ratios: MMSEG_IMG_RATIOS });
     const given = { model: { type: 'EncoderDecoder', test_cfg: { mode: 'slide', img_ratios: [1, 2] } } } as unknown as Config;
     applyAugTest(given, 'c.ts');
-    expect((given.model as { test_cfg: { img_ratios: number[] } }).test_cfg.img_ratios).toEqual([1, 2]);
+    expect((given.model as unknown as { test_cfg: { img_ratios: number[] } }).test_cfg.img_ratios).toEqual([1, 2]);
     expect(() => applyAugTest({ model: { type: 'MaskRCNN' } } as unknown as Config, 'm.ts')).toThrow(/m.ts: --aug-test is for segmentors/);
   });
 });

@@ -14,6 +14,7 @@ import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '..
 import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
 import { writeResultImage } from '../visualization/draw_result';
 import { applyAugTest } from './aug_test';
+import { formatOnlyEvaluator } from './format_only';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 
 function printMetrics(metrics: Record<string, number>, keys = Object.keys(metrics)): void {
@@ -40,6 +41,7 @@ runTool(async () => {
     .option('show-score-thr', { type: 'number', default: 0.3, describe: 'detections drawn by --show-dir: score >= this' })
     .option('classwise', { type: 'boolean', default: false, describe: "detectors: also print mmdetection's per-category AP table per iou type" })
     .option('metric', { type: 'string', array: true, describe: 'metrics to compute (default: cfg.evaluation.metric)' })
+    .option('format-only', { type: 'boolean', default: false, describe: 'write the --out result files without scoring them (COCO test-dev submission: point data.test.ann_file at image_info_test-dev2017.json)' })
     .option('aug-test', { type: 'boolean', default: false, describe: "segmentors: multi-scale + flip test (mmseg aug_test; img_ratios from model.test_cfg.img_ratios, else mmseg's [0.5, 0.75, 1.0, 1.25, 1.5, 1.75])" })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
     .option('launcher', { choices: LAUNCHERS, default: 'none' as const, describe: 'mpi: one rank of `mpirun -np N tools/eval ...`; each rank infers its shard, rank 0 scores and prints' })
@@ -62,7 +64,8 @@ runTool(async () => {
   loadStateDict(model.module, ckpt.stateDict, { strict: true, source: argv.checkpoint });
   const dataset = buildDataset(cfg, split)! as BuiltDataset<{ metas?: ImgMeta[] }>;
   const metric = argv.metric ?? configMetric(cfg);
-  const evaluator = buildEvaluator(cfg, dataset, metric, argv.classwise ? { classwise: true } : {});
+  const built = buildEvaluator(cfg, dataset, metric, argv.classwise ? { classwise: true } : {});
+  const evaluator = argv['format-only'] ? formatOnlyEvaluator(built, argv.out, argv.config) : built;
   if (argv.out && !evaluator.writeResults) throw new UserError(`--out: the evaluator of ${argv.config} writes no results file`);
   const showDir = argv['show-dir'];
   const classes = ((dataset.raw as { classes?: readonly string[] } | undefined)?.classes ?? []) as readonly string[];
