@@ -5,14 +5,14 @@
 // the parameter and state tensors' storage is updated in place):
 //   'TvdFusedAdamW'  torch.optim.AdamW (single-tensor path), as engine/optimizers.ts AdamW
 //   'TvdFusedSGD'    torch.optim.SGD (momentum, dampening, nesterov, weight decay), as SGD there
-// Registered for 'cpu' here (JS loops over the backend's own Float32Arrays) and for 'webgpu' in
+// Registered for 'cpu' and 'wasm' here (JS loops over the backend's own float32 storage) and for 'webgpu' in
 // ops/webgpu/optimizer_update_webgpu.ts (one WGSL dispatch per parameter, hyper-parameters in one
-// uniform buffer per step). Other backends keep the op-by-op path of engine/optimizers.ts.
+// uniform buffer per step). Other backends (webgl, tensorflow) keep the op-by-op path of engine/optimizers.ts.
 //
 // Numbers: every statement of adamwElement / sgdElement is one op of the op-by-op formula, rounded to
 // float32 (Math.fround) exactly where a float32 tensor would hold the op's result, so on cpu the fused
 // update is bit-identical to the op path (test/optimizer_fused.test.ts). The WGSL shaders are the same
-// statements in f32.
+// statements in f32. wasm's kernels compute each op in float32 with IEEE rounding, so the same holds there.
 //
 // In-place contract: the caller (engine/optimizers.ts) passes parameter and state tensors whose
 // storage no other tensor shares (backend refCount 1); gradients are only read.
@@ -76,8 +76,17 @@ interface Attrs {
 }
 type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs: Attrs };
 
-/** The cpu backend's own storage of a float32 tensor (mutated in place). */
-function cpuValues(backend: unknown, t: tf.TensorInfo): Float32Array {
+/**
+ * The backend's own float32 storage of a tensor, mutated in place: the cpu backend's array, or on
+ * wasm a view of the tensor's bytes in the WebAssembly heap (made per call: the heap can grow and
+ * move between kernel calls, never inside this loop, which allocates nothing there).
+ */
+function hostValues(backend: unknown, t: tf.TensorInfo): Float32Array {
+  const wasm = backend as { wasm?: { HEAPU8: Uint8Array }; dataIdMap?: { get(id: object): { memoryOffset: number } } };
+  if (wasm.wasm && wasm.dataIdMap) {
+    const { memoryOffset } = wasm.dataIdMap.get(t.dataId as object);
+    return new Float32Array(wasm.wasm.HEAPU8.buffer, memoryOffset, tf.util.sizeFromShape(t.shape));
+  }
   const values = (backend as { data: { get(id: object): { values: unknown } } }).data.get(t.dataId as object).values;
   if (!(values instanceof Float32Array)) throw new Error('fused optimizer update (cpu): expected float32 storage');
   return values;
@@ -85,10 +94,10 @@ function cpuValues(backend: unknown, t: tf.TensorInfo): Float32Array {
 
 function adamwCpu({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   for (let k = 0; k < attrs.count; k++) {
-    const p = cpuValues(backend, inputs[`p${k}`]);
-    const g = cpuValues(backend, inputs[`g${k}`]);
-    const m = cpuValues(backend, inputs[`m${k}`]);
-    const v = cpuValues(backend, inputs[`v${k}`]);
+    const p = hostValues(backend, inputs[`p${k}`]);
+    const g = hostValues(backend, inputs[`g${k}`]);
+    const m = hostValues(backend, inputs[`m${k}`]);
+    const v = hostValues(backend, inputs[`v${k}`]);
     const o = k * HYPER_WIDTH;
     for (let i = 0; i < p.length; i++) [p[i], m[i], v[i]] = adamwElement(p[i], g[i], m[i], v[i], attrs.hyper, o);
   }
@@ -98,9 +107,9 @@ function adamwCpu({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
 function sgdCpu({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   const flags = attrs.flags!;
   for (let k = 0; k < attrs.count; k++) {
-    const p = cpuValues(backend, inputs[`p${k}`]);
-    const g = cpuValues(backend, inputs[`g${k}`]);
-    const b = flags.momentum ? cpuValues(backend, inputs[`b${k}`]) : null;
+    const p = hostValues(backend, inputs[`p${k}`]);
+    const g = hostValues(backend, inputs[`g${k}`]);
+    const b = flags.momentum ? hostValues(backend, inputs[`b${k}`]) : null;
     const o = k * HYPER_WIDTH;
     for (let i = 0; i < p.length; i++) {
       const [pn, bn] = sgdElement(p[i], g[i], b ? b[i] : 0, attrs.hyper, flags, o);
@@ -113,10 +122,12 @@ function sgdCpu({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
 
 let registered = false;
 
-/** Registers the cpu kernels (idempotent; the webgpu ones register from their own module). */
+/** Registers the cpu and wasm kernels (idempotent, by name; the webgpu ones register from their own module). */
 export function registerFusedOptimizerCpu(): void {
   if (registered) return;
   registered = true;
-  if (!tf.getKernel(FUSED_ADAMW, 'cpu')) tf.registerKernel({ kernelName: FUSED_ADAMW, backendName: 'cpu', kernelFunc: adamwCpu as never });
-  if (!tf.getKernel(FUSED_SGD, 'cpu')) tf.registerKernel({ kernelName: FUSED_SGD, backendName: 'cpu', kernelFunc: sgdCpu as never });
+  for (const backendName of ['cpu', 'wasm']) {
+    if (!tf.getKernel(FUSED_ADAMW, backendName)) tf.registerKernel({ kernelName: FUSED_ADAMW, backendName, kernelFunc: adamwCpu as never });
+    if (!tf.getKernel(FUSED_SGD, backendName)) tf.registerKernel({ kernelName: FUSED_SGD, backendName, kernelFunc: sgdCpu as never });
+  }
 }

@@ -1,10 +1,11 @@
 // The fused optimizer update (ops/optimizer_update.ts, one kernel call per step, in place) against the
-// op-by-op formula of engine/optimizers.ts on the cpu backend: K steps from the same start must give
+// op-by-op formula of engine/optimizers.ts on the cpu and wasm backends: K steps from the same start must give
 // bit-identical parameters and state (every fused statement rounds to float32 where the op path's
 // tensors do). Also: one kernel invocation per step instead of ~14 per parameter, no scalar uploads,
 // in-place updates never change a tensor that shares storage with a parameter or state, and
 // optimizer state written by one path loads into the other.
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, type Optimizer, SGD } from '../engine/optimizers';
 import type { ParamEntry } from '../engine/param_groups';
@@ -75,22 +76,31 @@ const CASES: [string, (params: ParamEntry[], fused: boolean) => Optimizer][] = [
   ['SGD nesterov', (p, fused) => new SGD(p, 0.9, 0, true, { fused })],
 ];
 
-describe('fused optimizer update = op-by-op update on cpu (bit-identical)', () => {
-  for (const [name, make] of CASES) {
-    it(`${name}: 6 steps, parameters and state bit-identical`, () => {
-      const before = tf.memory().numTensors;
-      const a = run(make, false, 6);
-      const b = run(make, true, 6);
-      expect(b.params.length).toBe(a.params.length);
-      a.params.forEach((p, i) => expect(Array.from(b.params[i])).toEqual(Array.from(p)));
-      expect(b.state.map(([n, k]) => `${n}.${k}`)).toEqual(a.state.map(([n, k]) => `${n}.${k}`));
-      a.state.forEach(([, , v], i) => expect(Array.from(b.state[i][2])).toEqual(Array.from(v)));
-      expect(tf.memory().numTensors).toBe(before);
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`fused optimizer update = op-by-op update on ${backend} (bit-identical)`, () => {
+    beforeAll(async () => {
+      await tf.setBackend(backend);
     });
-  }
-});
+    for (const [name, make] of CASES) {
+      it(`${name}: 6 steps, parameters and state bit-identical`, () => {
+        const before = tf.memory().numTensors;
+        const a = run(make, false, 6);
+        const b = run(make, true, 6);
+        expect(b.params.length).toBe(a.params.length);
+        a.params.forEach((p, i) => expect(Array.from(b.params[i])).toEqual(Array.from(p)));
+        expect(b.state.map(([n, k]) => `${n}.${k}`)).toEqual(a.state.map(([n, k]) => `${n}.${k}`));
+        a.state.forEach(([, , v], i) => expect(Array.from(b.state[i][2])).toEqual(Array.from(v)));
+        expect(tf.memory().numTensors).toBe(before);
+      });
+    }
+  });
+}
 
-describe('fused optimizer update: cost and safety', () => {
+describe('fused optimizer update: cost and safety (cpu)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
   it('one kernel invocation per step and no host uploads, against ~14 ops per parameter', async () => {
     const counts: Record<string, number[]> = {};
     for (const fused of [false, true]) {
