@@ -7,10 +7,10 @@
 // max_per_img, then masks for the kept boxes pasted into the original image and thresholded.
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
-import { DeltaXYWHBBoxCoder } from '../bbox/delta_xywh_coder';
-import { MaxIoUAssigner } from '../bbox/max_iou_assigner';
-import { RandomSampler } from '../bbox/random_sampler';
-import { maskTargets } from '../mask/mask_target';
+import { DeltaXYWHBBoxCoder } from '../../task_modules/delta_xywh_coder';
+import { MaxIoUAssigner } from '../../task_modules/max_iou_assigner';
+import { RandomSampler } from '../../task_modules/random_sampler';
+import { maskTargets } from '../../task_modules/mask_target';
 import { batchedNms } from '../../ops/nms';
 import { pasteMask } from '../../ops/paste_mask';
 import { accuracy, bceWithLogits, l1Loss, softmaxCrossEntropy } from '../losses';
