@@ -13,7 +13,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   tools: ['*'],
   test: ['*'],
   configs: ['core'],
-  engine: ['core', 'checkpoint', 'nn'],
+  engine: ['core', 'checkpoint', 'nn', 'ops'],
   models: ['backbones', 'necks', 'heads', 'task_modules', 'ops', 'nn', 'core', 'structures', 'checkpoint', 'datasets'],
   heads: ['task_modules', 'ops', 'nn', 'core', 'structures'],
   necks: ['ops', 'nn', 'core'],
