@@ -11,7 +11,7 @@ import { buildDataset, buildModel } from '../engine/build';
 import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
 import { writeResultImage } from '../visualization/draw_result';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 function printMetrics(metrics: Record<string, number>, keys = Object.keys(metrics)): void {
   for (const k of keys) console.log(`${k}: ${metrics[k].toFixed(4)}`);

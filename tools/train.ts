@@ -5,7 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
 import { createRunner } from '../engine/build';
 import { FileLogSink } from '../engine/log_writer';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))
