@@ -25,7 +25,7 @@ runTool(async () => {
         'COCO bbox/segm (pycocotools summaries) for detectors, aAcc/mIoU/mAcc with the per-class table for segmentors.',
     )
     .option('config', { type: 'string', demandOption: true, describe: 'config file' })
-    .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint (.safetensors) to evaluate; loaded strictly' })
+    .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint to evaluate (ours, a safetensors state_dict or a torch .pth; read by checkpoint/readCheckpoint); loaded strictly' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
     .option('out', {
       type: 'string',
