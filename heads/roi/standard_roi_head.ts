@@ -91,8 +91,8 @@ export class StandardRoIHead extends Module {
     const posRois: number[] = [];
     const maskTargetParts: Float32Array[] = [];
     gts.forEach((gt, i) => {
-      const assign = assigner.assign(proposals[i].boxes, gt.bboxes, gt.ignore, gt.labels);
-      const res = sampler.sample(assign, proposals[i].boxes, gt.bboxes, gt.labels, rng);
+      const assign = assigner.assign(proposals[i].bboxes, gt.bboxes, gt.ignore, gt.labels);
+      const res = sampler.sample(assign, proposals[i].bboxes, gt.bboxes, gt.labels, rng);
       const np = res.posInds.length;
       for (let k = 0; k < np; k++) {
         const b = res.posBboxes.subarray(k * 4, k * 4 + 4);
@@ -161,7 +161,7 @@ export class StandardRoIHead extends Module {
     proposals.forEach((p, i) => {
       const n = p.scores.length;
       counts.push(n);
-      for (let j = 0; j < n; j++) roiList.push(i, p.boxes[j * 4], p.boxes[j * 4 + 1], p.boxes[j * 4 + 2], p.boxes[j * 4 + 3]);
+      for (let j = 0; j < n; j++) roiList.push(i, p.bboxes[j * 4], p.bboxes[j * 4 + 1], p.bboxes[j * 4 + 2], p.bboxes[j * 4 + 3]);
     });
     const rois = Float32Array.from(roiList);
     const total = counts.reduce((a, b) => a + b, 0);

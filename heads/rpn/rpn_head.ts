@@ -36,9 +36,9 @@ export interface RpnOutputs {
   reg: tf.Tensor4D[];
 }
 
-/** Proposals of one image: boxes [P*4] (x1,y1,x2,y2 in the resized image) and objectness scores. */
+/** Proposals of one image: bboxes [P*4] (x1,y1,x2,y2 in the resized image) and objectness scores. */
 export interface Proposals {
-  boxes: Float32Array;
+  bboxes: Float32Array;
   scores: Float32Array;
 }
 
@@ -242,5 +242,5 @@ function filterAndNms(boxes: Float32Array, scores: Float32Array, levels: Int32Ar
     ob.set(b.subarray(k * 4, k * 4 + 4), j * 4);
     os[j] = s[k];
   });
-  return { boxes: ob, scores: os };
+  return { bboxes: ob, scores: os };
 }
