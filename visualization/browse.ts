@@ -1,17 +1,7 @@
-/** Drawing of finished samples for browsing: masks, boxes and labels, or colour-coded label maps. */
+/** Drawing of finished samples for browsing (tools/browse_dataset): masks, boxes and labels, or colour-coded label maps. */
 import sharp from 'sharp';
-import type { Sample } from './types';
-
-/** Distinct colours for labels (golden-angle hue walk). */
-export function labelColor(k: number): [number, number, number] {
-  const h = (k * 137.508) % 360;
-  const f = (n: number) => {
-    const a = 0.75 * Math.min(0.5, 1 - 0.5);
-    const kk = (n + h / 30) % 12;
-    return Math.round(255 * (0.5 - a * Math.max(-1, Math.min(kk - 3, 9 - kk, 1))));
-  };
-  return [f(0), f(8), f(4)];
-}
+import type { Sample } from '../datasets/types';
+import { labelColor } from './palette';
 
 /** Undoes Normalize (when recorded) to RGB uint8 in display order. */
 export function toDisplayRgb(s: Sample): Uint8Array {
