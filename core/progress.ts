@@ -2,7 +2,18 @@
 // conversion, coco_eval): on a terminal an in-place bar with rate and ETA, as mmcv's ProgressBar
 // ("[>>>   ] 37/100, 4.2 task/s, elapsed: 9s, ETA: 15s"); otherwise (logs, CI, pipes) a plain line
 // at most every `intervalS` seconds and at every 10% step, so log files stay short.
-import { formatDuration } from '../engine/log_writer';
+
+/** h:mm:ss, or d day(s), h:mm:ss as mmcv prints ETAs. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const hms = `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+  return d ? `${d} day${d > 1 ? 's' : ''}, ${hms}` : hms;
+}
 
 export interface ProgressStream {
   write(s: string): boolean;

@@ -17,17 +17,8 @@ function stamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-/** h:mm:ss, or d day(s), h:mm:ss as mmcv prints ETAs. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  const hms = `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
-  return d ? `${d} day${d > 1 ? 's' : ''}, ${hms}` : hms;
-}
+/** h:mm:ss ETA formatting lives with the progress bar (core/progress); re-exported for the logger. */
+export { formatDuration } from '../core/progress';
 
 export class FileLogSink implements LogSink {
   readonly textPath: string;

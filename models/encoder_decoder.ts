@@ -10,8 +10,8 @@ import type { SegResult } from '../structures/results';
 import type { FeatureBackbone } from '../backbones/feature_backbone';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
-import { resizeBilinear } from '../heads/seg/resize';
-import { checkLabelValues, resizedSegAccuracy, resizedSegCrossEntropy } from '../heads/seg/seg_loss';
+import { resizeBilinear } from '../ops/resize';
+import { checkLabelValues, resizedSegAccuracy, resizedSegCrossEntropy } from '../ops/seg_loss';
 
 
 export interface SegLossCfg {

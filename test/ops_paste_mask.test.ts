@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskTargets } from '../heads/mask/mask_target';
+import { maskTargets } from '../task_modules/mask_target';
 import { pasteMask, pasteMaskProbs } from '../ops/paste_mask';
 import { roiAlignSingle } from '../ops/roi_align';
 import { f32, loadOpFixture, maxAbsDiff } from './helpers/op_fixtures';

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { FPNHead } from '../heads/seg/fpn_head';
-import { segAccuracy, segCrossEntropy, checkLabelValues, LabelValueError, resizedSegCrossEntropy, resizedSegAccuracy } from '../heads/seg/seg_loss';
-import { resizeBilinear } from '../heads/seg/resize';
+import { segAccuracy, segCrossEntropy, checkLabelValues, LabelValueError, resizedSegCrossEntropy, resizedSegAccuracy } from '../ops/seg_loss';
+import { resizeBilinear } from '../ops/resize';
 import { stateDict } from '../checkpoint/state_dict';
 
 const headOpts = { in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 6, num_classes: 5 };

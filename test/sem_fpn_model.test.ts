@@ -9,7 +9,7 @@ import { TinyViM } from '../backbones';
 import { FPN } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { EncoderDecoder, type SegTestCfg } from '../models/encoder_decoder';
-import { LabelValueError } from '../heads/seg/seg_loss';
+import { LabelValueError } from '../ops/seg_loss';
 import { setInitSeed } from '../nn/init';
 import type { ImgMeta, SegBatch } from '../datasets/types';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { calTrainTime, curvePoints, readJsonLog } from '../tools/analyze_logs_lib';
+import { calTrainTime, curvePoints, readJsonLog } from '../tools/lib/analyze_logs';
 
 // A log as our LoggerHook/EvalHook write it: 2 epochs x 3 train records, one val record per epoch,
 // preceded by an mmdet-style header line without `mode` (skipped).

@@ -6,9 +6,9 @@ import { TinyViM } from '../backbones';
 import { FPN } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { EncoderDecoder, type SegTestCfg } from '../models/encoder_decoder';
-import { resizeBilinear } from '../heads/seg/resize';
+import { resizeBilinear } from '../ops/resize';
 import { setInitSeed } from '../nn/init';
-import { applyAugTest, MMSEG_IMG_RATIOS } from '../tools/aug_test';
+import { applyAugTest, MMSEG_IMG_RATIOS } from '../tools/lib/aug_test';
 import type { Config } from '../core/config_root';
 
 function tinyModel(testCfg?: SegTestCfg): EncoderDecoder {

@@ -3,7 +3,7 @@ import { datasetClasses } from '../engine/runner';
 import type { BuiltDataset } from '../core/registry';
 import { autoScale, captionOf, classColor, drawDetections, fontScale, layoutCaptions, textSize } from '../visualization/draw_detections';
 import { defaultPalette } from '../visualization/seg_overlay';
-import { labelColor } from '../datasets/vis';
+import { labelColor } from '../visualization/palette';
 
 const overlap = (a: { x: number; y: number; w: number; h: number }, b: typeof a) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 

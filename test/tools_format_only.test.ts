@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Evaluator } from '../core/registry';
-import { formatOnlyEvaluator } from '../tools/format_only';
+import { formatOnlyEvaluator } from '../tools/lib/format_only';
 
 function recordingEvaluator() {
   const seen: number[] = [];

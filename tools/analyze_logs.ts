@@ -4,8 +4,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { writeChart } from '../visualization/plot';
-import { calTrainTime, curvePoints, curveSpec, formatTrainTime, readJsonLog } from './analyze_logs_lib';
-import { failLine, runTool } from './train_common';
+import { calTrainTime, curvePoints, curveSpec, formatTrainTime, readJsonLog } from './lib/analyze_logs';
+import { failLine, runTool } from './lib/cli';
 
 runTool(async () => {
   // Subcommands are parsed here and run below, so their errors are user errors (exit 1, one line),

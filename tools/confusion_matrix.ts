@@ -11,7 +11,7 @@ import { ProgressBar } from '../core/progress';
 import { addSegConfusion, type ConfusionMatrix, detectionConfusionMatrix, normalizeRows } from '../evaluation/confusion_matrix';
 import { readLabelPng } from '../evaluation/label_png';
 import { writeChart } from '../visualization/plot';
-import { failLine, runTool } from './train_common';
+import { failLine, runTool } from './lib/cli';
 
 function readJson(path: string, what: string): unknown {
   if (!existsSync(path)) throw new UserError(`${path}: no such ${what} file`);

@@ -12,7 +12,7 @@ import { readCheckpoint, stateDict } from '../checkpoint';
 import { convertStateDict, formatConvertReport } from '../checkpoint/convert';
 import { writeSafetensors } from '../checkpoint/formats/safetensors';
 import type { Module } from '../nn/module';
-import { failLine, importRegistrations, runTool } from './train_common';
+import { failLine, importRegistrations, runTool } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

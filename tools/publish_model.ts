@@ -5,7 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../core/errors';
 import { publishCheckpoint, publishedName } from '../checkpoint/publish';
-import { failLine, runTool } from './train_common';
+import { failLine, runTool } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

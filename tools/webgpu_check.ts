@@ -23,7 +23,7 @@ import { BatchNorm2d, Conv2d, Linear } from '../nn/layers';
 import { Module } from '../nn/module';
 import { crossMerge, crossScan } from '../ops/cross_scan';
 import { selectiveScan } from '../ops/selective_scan';
-import { failLine, runTool } from './train_common';
+import { failLine, runTool } from './lib/cli';
 import { median } from './lib/bench';
 
 /** The fixture files this tool reads (copy them into the folder given as --fixtures). */

@@ -18,7 +18,7 @@ import { MaskRCNN } from '../../models/mask_rcnn';
 import type { EncoderDecoder } from '../../models/encoder_decoder';
 import '../../models/mask_rcnn_builder';
 import '../../datasets/register';
-import { importRegistrations } from '../train_common';
+import { importRegistrations } from './cli';
 import { tinyvimConfigFromArgs } from '../get_flops_common';
 import type { Workload } from './bench';
 

@@ -2,7 +2,7 @@
 // the two analyses of mmdetection's tools/analysis_tools/analyze_logs.py: train-time statistics
 // (cal_train_time) and metric/loss curves (plot_curve).
 import { existsSync, readFileSync } from 'node:fs';
-import { UserError } from '../core/errors';
+import { UserError } from '../../core/errors';
 
 export interface LogRecord {
   mode: 'train' | 'val' | string;

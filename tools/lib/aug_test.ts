@@ -1,7 +1,7 @@
 // `tools/eval --aug-test`: turns a segmentor config's test into mmseg's multi-scale + flip test
 // (the recipes' commented-out MultiScaleFlipAug img_ratios with flip=True).
-import type { Config } from '../core/config_root';
-import { ConfigError } from '../core/errors';
+import type { Config } from '../../core/config_root';
+import { ConfigError } from '../../core/errors';
 
 /** mmseg's ADE20K/Cityscapes aug-test ratios (configs/_base_/datasets/*.py, `img_ratios`). */
 export const MMSEG_IMG_RATIOS = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75];

@@ -1,7 +1,7 @@
 // `tools/eval --format-only`: inference and result files without scoring, for benchmark servers
 // (COCO test-dev: the image_info file has no annotations), as mmdet's test.py --format-only.
-import type { EvaluationReport, Evaluator } from '../core/registry';
-import { UserError } from '../core/errors';
+import type { EvaluationReport, Evaluator } from '../../core/registry';
+import { UserError } from '../../core/errors';
 
 /**
  * An evaluator that collects results through `inner` but never scores them: evaluate() returns no

@@ -2,7 +2,7 @@
 // mask canvas, crops its assigned gt mask with RoIAlign (aligned, sampling_ratio 0 = adaptive,
 // spatial_scale 1) to maskSize x maskSize, binarised at >= 0.5. A deliberate CPU step: gt masks live as
 // typed arrays and the result is a small loss target.
-import { roiAlignSingle } from '../../ops/roi_align';
+import { roiAlignSingle } from '../ops/roi_align';
 
 /**
  * posProposals: flat [P*4] (x1, y1, x2, y2) in the coordinates of the (padded, resized) image;

@@ -1,10 +1,7 @@
-/** Drawing of finished samples for browsing: masks, boxes and labels, or colour-coded label maps. */
+/** Drawing of finished samples for browsing (tools/browse_dataset): masks, boxes and labels, or colour-coded label maps. */
 import sharp from 'sharp';
-import type { Sample } from './types';
-import { labelColor } from '../visualization/palette';
-
-/** The shared class palette (visualization/palette), re-exported for existing callers. */
-export { labelColor };
+import type { Sample } from '../datasets/types';
+import { labelColor } from './palette';
 
 /** Undoes Normalize (when recorded) to RGB uint8 in display order. */
 export function toDisplayRgb(s: Sample): Uint8Array {

@@ -1,6 +1,6 @@
 // mmdet 2.x MaxIoUAssigner (assign + assign_wrt_overlaps) on typed arrays: a deliberate CPU step, the
 // overlap matrix is small (gts x boxes) and its result drives index bookkeeping.
-import { bboxOverlaps, numBoxes } from '../../ops/boxes';
+import { bboxOverlaps, numBoxes } from '../ops/boxes';
 import type { AssignResult } from './assign_result';
 
 export type { AssignResult } from './assign_result';

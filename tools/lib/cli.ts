@@ -1,6 +1,6 @@
-// Shared plumbing of the CLIs: error reporting, backend selection, registration of model/dataset types.
-import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../ops/backend';
-import { UserError } from '../core/errors';
+// Shared plumbing of the CLIs (tools/*.ts): error reporting, backend selection, registration of model/dataset/evaluator types.
+import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../../ops/backend';
+import { UserError } from '../../core/errors';
 
 /**
  * Registers the project's model, dataset and evaluator types (models/index, datasets/register, which
@@ -8,8 +8,8 @@ import { UserError } from '../core/errors';
  * fixtures do).
  */
 export async function importRegistrations(): Promise<void> {
-  await import('../models/index');
-  await import('../datasets/register');
+  await import('../../models/index');
+  await import('../../datasets/register');
 }
 
 export { BACKEND_CHOICES };

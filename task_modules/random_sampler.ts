@@ -1,5 +1,5 @@
 // mmdet 2.x RandomSampler (BaseSampler.sample + random positive/negative choice) on typed arrays.
-import { numBoxes } from '../../ops/boxes';
+import { numBoxes } from '../ops/boxes';
 import { type AssignResult, withGtAsProposals } from './assign_result';
 
 export interface RandomSamplerConfig {

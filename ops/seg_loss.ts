@@ -7,7 +7,7 @@
 // takes the mean over ALL label pixels, ignored ones included. `avgNonIgnore: true` divides by the
 // number of non-ignored pixels instead (mmseg's opt-in, and PyTorch's own 'mean').
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../core/errors';
+import { UserError } from '../core/errors';
 import { resizeBilinear, resizeBilinearBackward } from './resize';
 
 export interface SegLossOptions {
