@@ -1,11 +1,11 @@
-// RLE / mask utilities against pycocotools' vectors (shared/fixtures/coco_eval/mask_utils.json).
+// RLE / mask utilities against pycocotools' vectors (test/fixtures/coco_eval/mask_utils.json).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as mask from '../evaluation/mask';
 import type { RleObject } from '../evaluation/mask';
 
-const FIX = join(__dirname, '..', '..', 'shared', 'fixtures', 'coco_eval', 'mask_utils.json');
+const FIX = join(__dirname, 'fixtures', 'coco_eval', 'mask_utils.json');
 const data = JSON.parse(readFileSync(FIX, 'utf8'));
 
 /** mask_rows (row strings) → column-major 0/1. */

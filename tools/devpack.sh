@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Packs .devpack/ for the GPU machine (see ../shared/docs/gpu.md), then slims its node_modules so the
+# usage: tools/devpack.sh PATH/device-pack.sh
+# Packs .devpack/ for the GPU machine with the project's device-pack.sh (it lives in the project's shared
+# tools, outside this repository, so its path is an argument), then slims its node_modules so the
 # whole carry stays under the 64 MiB limit: prebuilt Dawn binaries for other platforms, source maps,
 # type declarations, tfjs tests and browser bundles are not needed by Node on linux-x64.
 set -euo pipefail
+pack="$(realpath "${1:?usage: tools/devpack.sh PATH/device-pack.sh}")"
 root=$(git rev-parse --show-toplevel)
 cd "$root"
-bash "$root/../shared/tools/device-pack.sh" >/dev/null
+bash "$pack" >/dev/null
 tmp=$(mktemp -d)
 tar -xJf .devpack/node_modules.tar.xz -C "$tmp"
 nm="$tmp/node_modules"
