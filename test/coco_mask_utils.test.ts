@@ -68,9 +68,9 @@ describe('mask utils (pycocotools vectors)', () => {
     }
   });
 
-  it('frPyObjects boxes (a list of boxes)', () => {
+  it('frBboxes (explicit box input, pycocotools frBbox)', () => {
     for (const v of data.frPyObjects_bbox) {
-      const rles = mask.frPyObjects([v.bbox], v.h, v.w) as mask.Rle[];
+      const rles = mask.frBboxes([v.bbox], v.h, v.w);
       expect(obj(rles[0])).toEqual(v.rle);
     }
     expect(() => mask.frPyObjects([1, 2, 3, 4], 10, 10)).toThrow(/flat box/);

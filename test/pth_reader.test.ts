@@ -31,7 +31,7 @@ describe('torch zip checkpoint reader', () => {
     for (const [k, t] of nbt) {
       expect(t.dtype, k).toBe('I64');
       expect(t.shape, k).toEqual([]);
-      expect(Number((t.data as BigInt64Array)[0]), k).toBe(7);
+      expect(Number((t.data as ArrayLike<number | bigint>)[0]), k).toBe(7);
     }
   });
 
