@@ -1,25 +1,33 @@
 // Backbone registrations: importing this module registers the TinyViM types in BACKBONES.
 //   'TinyViM'                       : the official constructor's fields (layers, embed_dims, ...)
 //   'TinyViM_S' / '_B' / '_L'       : the official factories (layers/embed_dims preset)
-// Every type also accepts mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?}`; backbones never
+// Every type also accepts mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?, checkpoint_key?}`
+// (checkpoint_key: which entry of a training checkpoint holds the weights, e.g. 'model_ema'); backbones never
 // read files, so the built model only records it (`pretrained`) and the runner loads it with
 // core/checkpoint_io's loadBackboneWeights (non-strict, 'backbone.' prefix auto-detected).
 import { s } from '../core/config_schema';
 import { BACKBONES } from '../core/registry';
+import { CHECKPOINT_KEYS, type CheckpointKey } from '../core/checkpoint_io';
 import type { Module } from '../nn/module';
 import { TinyViM, TINYVIM_VARIANTS, type TinyViMVariant, tinyVimConfigSchema } from './tinyvim';
 
 export * from './tinyvim';
 
 const initCfgSchema = s
-  .object({ type: s.literal('Pretrained'), checkpoint: s.string(), prefix: s.string().optional() })
+  .object({
+    type: s.literal('Pretrained'),
+    checkpoint: s.string(),
+    prefix: s.string().optional(),
+    checkpoint_key: s.enum(CHECKPOINT_KEYS).optional(),
+  })
   .optional()
-  .describedAs("mm init_cfg: {type: 'Pretrained', checkpoint: <.pth|.safetensors>, prefix?}");
+  .describedAs("mm init_cfg: {type: 'Pretrained', checkpoint: <.pth|.safetensors>, prefix?, checkpoint_key?: 'auto'|'state_dict'|'model'|'model_ema'}");
 
 /** What a config's init_cfg asks the runner to load into a built backbone. */
 export interface PretrainedSpec {
   checkpoint: string;
   prefix?: string;
+  checkpoint_key?: CheckpointKey;
 }
 
 /** The init_cfg recorded on a backbone built from a config, if any. */
@@ -27,8 +35,10 @@ export function pretrainedOf(m: Module): PretrainedSpec | null {
   return (m as Module & { pretrained?: PretrainedSpec | null }).pretrained ?? null;
 }
 
-function withPretrained(model: TinyViM, init: { checkpoint: string; prefix?: string } | undefined): TinyViM {
-  (model as TinyViM & { pretrained?: PretrainedSpec | null }).pretrained = init ? { checkpoint: init.checkpoint, prefix: init.prefix } : null;
+function withPretrained(model: TinyViM, init: PretrainedSpec | undefined): TinyViM {
+  (model as TinyViM & { pretrained?: PretrainedSpec | null }).pretrained = init
+    ? { checkpoint: init.checkpoint, prefix: init.prefix, checkpoint_key: init.checkpoint_key }
+    : null;
   return model;
 }
 

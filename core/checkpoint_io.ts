@@ -28,17 +28,36 @@ function looksLikeSafetensors(buf: Uint8Array): boolean {
   return len > 0 && 8 + len <= buf.byteLength && buf[8] === 0x7b; // '{'
 }
 
-/** The state_dict inside an unpickled checkpoint: a bare dict of tensors, or one under 'state_dict' / 'model'. */
-function unwrap(root: unknown, source: string): { tensors: Map<string, RawTensor>; wrapper: string } {
+/**
+ * Which entry of a training checkpoint holds the weights: 'auto' takes `state_dict`, else `model`
+ * (mmcv/mmdet checkpoints, and the official TinyViM main.py's `{'model', 'optimizer', 'lr_scheduler',
+ * 'epoch', 'model_ema', 'scaler', 'args'}`), else the root dict itself; an explicit key (e.g.
+ * 'model_ema' for the EMA weights) must be present.
+ */
+export type CheckpointKey = 'auto' | 'state_dict' | 'model' | 'model_ema';
+export const CHECKPOINT_KEYS: readonly CheckpointKey[] = ['auto', 'state_dict', 'model', 'model_ema'];
+
+/** The state_dict inside an unpickled checkpoint: a bare dict of tensors, or one under 'state_dict' / 'model' (or the asked key). */
+function unwrap(root: unknown, source: string, key: CheckpointKey = 'auto'): { tensors: Map<string, RawTensor>; wrapper: string } {
   if (!(root instanceof Map)) throw new CheckpointError(`${source}: the checkpoint holds no dict (expected a state_dict, possibly under 'state_dict' or 'model')`);
   let dict = root as Map<unknown, unknown>;
   let wrapper = '';
-  for (const key of ['state_dict', 'model']) {
+  if (key !== 'auto') {
     const inner = dict.get(key);
-    if (inner instanceof Map && ![...dict.values()].some(isRawTensor)) {
-      dict = inner as Map<unknown, unknown>;
-      wrapper = key;
-      break;
+    if (!(inner instanceof Map)) {
+      const have = [...dict.keys()].filter((k) => typeof k === 'string' && dict.get(k) instanceof Map);
+      throw new CheckpointError(`${source}: checkpoint key '${key}' asked for, but the checkpoint has no dict under it (dict entries: ${have.join(', ') || 'none'})`);
+    }
+    dict = inner as Map<unknown, unknown>;
+    wrapper = key;
+  } else {
+    for (const k of ['state_dict', 'model']) {
+      const inner = dict.get(k);
+      if (inner instanceof Map && ![...dict.values()].some(isRawTensor)) {
+        dict = inner as Map<unknown, unknown>;
+        wrapper = k;
+        break;
+      }
     }
   }
   const tensors = new Map<string, RawTensor>();
@@ -47,13 +66,15 @@ function unwrap(root: unknown, source: string): { tensors: Map<string, RawTensor
   return { tensors, wrapper };
 }
 
-/** Parses a checkpoint already in memory; `source` names it in errors. */
-export function parseStateDict(buf: Uint8Array, source = '<buffer>'): StateDictFile {
+/** Parses a checkpoint already in memory; `source` names it in errors; `key` picks the weights entry of a .pth. */
+export function parseStateDict(buf: Uint8Array, source = '<buffer>', key: CheckpointKey = 'auto'): StateDictFile {
   if (looksLikeZip(buf)) {
     const { root } = readTorchZip(buf, source);
-    return { ...unwrap(root, source), format: 'pth', metadata: {} };
+    return { ...unwrap(root, source, key), format: 'pth', metadata: {} };
   }
   if (looksLikeSafetensors(buf)) {
+    if (key !== 'auto' && key !== 'state_dict' && key !== 'model')
+      throw new CheckpointError(`${source}: checkpoint key '${key}' asked for, but a safetensors file holds one bare state_dict`);
     const st = readSafetensors(buf, source);
     return { tensors: st.tensors, format: 'safetensors', wrapper: '', metadata: st.metadata };
   }
@@ -65,15 +86,15 @@ export function parseStateDict(buf: Uint8Array, source = '<buffer>'): StateDictF
   throw new CheckpointError(`${source}: neither a torch zip checkpoint nor safetensors`);
 }
 
-/** Reads a .pth (torch.save zip, 'model'/'state_dict' wrappers unwrapped) or .safetensors state_dict. */
-export function readStateDictFile(path: string): StateDictFile {
+/** Reads a .pth (torch.save zip, 'model'/'state_dict' wrappers unwrapped, or `key`) or .safetensors state_dict. */
+export function readStateDictFile(path: string, key: CheckpointKey = 'auto'): StateDictFile {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
   } catch (e) {
     throw new CheckpointError(`${path}: cannot read checkpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return parseStateDict(buf, path);
+  return parseStateDict(buf, path, key);
 }
 
 export interface LoadBackboneOptions {
@@ -84,6 +105,8 @@ export interface LoadBackboneOptions {
    * checkpoints), else 'module.' when every key has it (DataParallel), else none; '' means none.
    */
   prefix?: string;
+  /** Which entry holds the weights (default 'auto': state_dict, else model; 'model_ema' for EMA weights). */
+  checkpointKey?: CheckpointKey;
 }
 
 export interface LoadBackboneReport extends LoadReport {
@@ -99,7 +122,7 @@ export function detectPrefix(keys: string[]): string {
 
 /** Loads backbone weights from a checkpoint file into `model`, returning missing and unexpected keys. */
 export function loadBackboneWeights(model: Module, path: string, opts: LoadBackboneOptions = {}): LoadBackboneReport {
-  const file = readStateDictFile(path);
+  const file = readStateDictFile(path, opts.checkpointKey ?? 'auto');
   const prefix = opts.prefix === undefined || opts.prefix === 'auto' ? detectPrefix([...file.tensors.keys()]) : opts.prefix;
   const tensors = prefix ? selectPrefix(file.tensors, prefix) : file.tensors;
   const report = loadStateDict(model, tensors, { strict: opts.strict ?? false, source: path });

@@ -1,7 +1,7 @@
 // Backbone `init_cfg: {type: 'Pretrained', checkpoint, prefix?}`, shared by the detector and segmentor
 // builders. Backbones only record the spec (they never read files); the model builders load it here.
 import { existsSync } from 'node:fs';
-import { loadBackboneWeights } from '../core/checkpoint_io';
+import { type CheckpointKey, loadBackboneWeights } from '../core/checkpoint_io';
 import type { Module } from '../nn/module';
 
 /**
@@ -10,13 +10,13 @@ import type { Module } from '../nn/module';
  * the backbone keeps its random initialisation and a warning says so (training from scratch).
  */
 export function initBackbone(backbone: Module, warn: (msg: string) => void = (m) => console.warn(m)): 'loaded' | 'scratch' | 'none' {
-  const pre = (backbone as Module & { pretrained?: { checkpoint: string; prefix?: string } | null }).pretrained;
+  const pre = (backbone as Module & { pretrained?: { checkpoint: string; prefix?: string; checkpoint_key?: CheckpointKey } | null }).pretrained;
   if (!pre) return 'none';
   if (!existsSync(pre.checkpoint)) {
     warn(`warning: model.backbone.init_cfg.checkpoint ${pre.checkpoint} not found; the backbone is trained from scratch`);
     return 'scratch';
   }
-  const r = loadBackboneWeights(backbone, pre.checkpoint, { strict: false, prefix: pre.prefix });
+  const r = loadBackboneWeights(backbone, pre.checkpoint, { strict: false, prefix: pre.prefix, checkpointKey: pre.checkpoint_key });
   const list = (keys: string[]) => (keys.length ? ` (${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})` : '');
   if (r.missing.length || r.unexpected.length) {
     warn(`backbone weights from ${pre.checkpoint}: ${r.missing.length} missing key(s)${list(r.missing)}, ${r.unexpected.length} unexpected key(s)${list(r.unexpected)}`);
