@@ -54,6 +54,13 @@ const isScale: FieldCheck = (v) =>
     ? null
     : 'expected a pair [w, h] or a list of pairs';
 
+/** Pad's pad_val: a number (mmseg) or mmdet's {img?, masks?, seg?} of numbers. */
+const isPadVal: FieldCheck = (v) =>
+  isNum(v) === null ||
+  (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.entries(v).every(([k, x]) => ['img', 'masks', 'seg'].includes(k) && isNum(x) === null))
+    ? null
+    : 'expected a number or {img?, masks?, seg?} of numbers';
+
 interface Entry {
   spec: FieldSpec;
   make: (cfg: never) => Transform;
@@ -67,8 +74,16 @@ const TRANSFORMS: Record<TransformConfig['type'], Entry> = {
   },
   Resize: {
     spec: {
-      required: { img_scale: isScale },
-      optional: { keep_ratio: isBool, ratio_range: isPair, multiscale_mode: oneOf('range', 'value'), bbox_clip_border: isBool },
+      optional: {
+        img_scale: isScale,
+        keep_ratio: isBool,
+        ratio_range: isPair,
+        multiscale_mode: oneOf('range', 'value'),
+        bbox_clip_border: isBool,
+        min_size: isPosInt,
+        backend: oneOf('cv2'),
+        override: isBool,
+      },
     },
     make: (c: ResizeConfig) => new Resize(c),
   },
@@ -82,7 +97,7 @@ const TRANSFORMS: Record<TransformConfig['type'], Entry> = {
   },
   Normalize: { spec: { required: { mean: isTriple, std: isTriple }, optional: { to_rgb: isBool } }, make: (c: NormalizeConfig) => new Normalize(c) },
   Pad: {
-    spec: { optional: { size: isPair, size_divisor: isPosInt, pad_val: isNum, seg_pad_val: isNum } },
+    spec: { optional: { size: isPair, size_divisor: isPosInt, pad_to_square: isBool, pad_val: isPadVal, seg_pad_val: isNum } },
     make: (c: PadConfig) => new Pad(c),
   },
   RandomCrop: {

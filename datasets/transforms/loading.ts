@@ -45,6 +45,8 @@ export interface LoadAnnotationsConfig {
   reduce_zero_label?: boolean;
 }
 
+let warnedReduce = false;
+
 export class LoadAnnotations implements Transform {
   readonly type = 'LoadAnnotations';
   constructor(readonly cfg: LoadAnnotationsConfig) {}
@@ -87,7 +89,16 @@ export class LoadAnnotations implements Transform {
     if (s.img !== undefined && (map.height !== s.height || map.width !== s.width))
       throw new DatasetError(file, `label map is ${map.height}x${map.width} but its image is ${s.height}x${s.width} (HxW)`);
     const seg = map.data;
-    const reduce = this.cfg.reduce_zero_label ?? s.raw.reduce_zero_label ?? false;
+    // mmseg 0.30: LoadAnnotations(reduce_zero_label=False) acts on its own flag only; the dataset's flag
+    // is for evaluation. A mismatch (dataset True, transform unset) is what mmseg does too; say so once.
+    const reduce = this.cfg.reduce_zero_label ?? false;
+    if (this.cfg.reduce_zero_label === undefined && s.raw.reduce_zero_label && !warnedReduce) {
+      warnedReduce = true;
+      console.warn(
+        'warning: LoadAnnotations has no reduce_zero_label, so labels are read as stored (mmseg 0.30 default False) although the dataset ' +
+          'sets reduce_zero_label=True for evaluation; add reduce_zero_label=True to LoadAnnotations as mmseg\'s ADE20K config does',
+      );
+    }
     if (reduce) {
       // mmseg: 0 -> 255, then every label -1 (255 - 1 = 254 back to 255).
       for (let i = 0; i < seg.length; i++) {
