@@ -1,0 +1,140 @@
+// Pipeline operations against mmcv 1.7 / mmdet 2.28 / mmseg 0.30 (issue 19), with inputs made here:
+// OpenCV's 8-bit HSV path (values measured with OpenCV 4.6: test/fixtures/opencv), Pad(size) on larger
+// images, mmseg Resize modes, and mmdet's GroupSampler / DistributedGroupSampler rules.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/rng';
+import type { RawDataset } from '../datasets/base';
+import { DataLoader } from '../datasets/loader';
+import { buildTransform } from '../datasets/pipeline';
+import { distributedGroupSamplerIndices, distributedGroupSamplerLength, groupSamplerIndices, groupSamplerLength } from '../datasets/samplers';
+import { hsvToRgb, rgbToHsv } from '../datasets/transforms/hsv';
+import { PhotoMetricDistortion } from '../datasets/transforms/photometric';
+import { newState, type PipelineState } from '../datasets/types';
+
+const OPENCV = join(__dirname, 'fixtures', 'opencv', 'photometric_hsv');
+
+function state(h: number, w: number, task: 'det' | 'seg' = 'seg'): PipelineState {
+  const s = newState({ task, index: 0, filename: 'mem.png', ori_filename: 'mem.png' });
+  s.img = Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 13) % 256);
+  s.height = h;
+  s.width = w;
+  s.meta.ori_shape = [h, w, 3];
+  s.meta.img_shape = [h, w, 3];
+  s.meta.pad_shape = [h, w, 3];
+  return s;
+}
+
+/** An Rng stand-in replaying scripted draws. */
+function scripted(ints: number[], floats: number[]): Rng {
+  return { int: () => ints.shift()!, uniform: () => floats.shift()!, next: () => floats.shift()! } as unknown as Rng;
+}
+
+describe('PhotoMetricDistortion HSV steps as OpenCV 4.6 (8-bit SIMD path truncates)', () => {
+  const inp = JSON.parse(readFileSync(join(OPENCV, 'input.json'), 'utf8'));
+  const exp = JSON.parse(readFileSync(join(OPENCV, 'expected.json'), 'utf8'));
+  it('saturation x1.25 then hue +5 equals cv2 at all 768 channel values', () => {
+    const s = state(inp.height, inp.width);
+    s.img = Uint8Array.from(inp.rgb);
+    // mmseg draw order: brightness coin, mode, saturation coin + alpha, hue coin + delta, contrast coin (mode 0)
+    const out = new PhotoMetricDistortion({ type: 'PhotoMetricDistortion' }).apply(s, scripted([0, 0, 1, 1, 5, 0], [1.25])).img as Uint8Array;
+    expect(Array.from(out)).toEqual(exp.rgb);
+  });
+  it('a plain BGR->HSV->BGR round trip equals cv2 too', () => {
+    const img = Uint8Array.from(inp.rgb);
+    rgbToHsv(img);
+    hsvToRgb(img, inp.width);
+    expect(Array.from(img)).toEqual(exp.roundtrip_rgb);
+  });
+  it('pixels after the last whole SIMD block of a row take the scalar path (rounded)', () => {
+    // H=30, S=255, V=255 -> b = v*(1-s*(1-h)) lands at 0.5 steps for some inputs; compare both paths on one value.
+    const px = [10, 200, 201];
+    const row = new Uint8Array(33 * 3);
+    for (let i = 0; i < 33; i++) row.set(px, i * 3);
+    hsvToRgb(row, 33);
+    const simd = Array.from(row.subarray(0, 3));
+    const tail = Array.from(row.subarray(32 * 3, 33 * 3));
+    // Reference by hand: h = 10 * (6/180) = 0.333.., sector 0, s = 200/255, v = 201/255:
+    // r = v, g = v * (1 - s * (1 - h)) = 201 * (1 - 0.784 * 0.667) = 95.9.., b = v * (1 - s) = 43.35..
+    expect(simd).toEqual([201, 95, 43]); // truncated
+    expect(tail).toEqual([201, 96, 43]); // rounded
+  });
+});
+
+describe('Pad (mmcv.impad >= 1.5 and mmdet options)', () => {
+  it('size smaller than the image on one side pads only the other side', () => {
+    const s = state(24, 40);
+    s.gt_semantic_seg = new Uint8Array(24 * 40).fill(1);
+    buildTransform({ type: 'Pad', size: [32, 32], pad_val: 0, seg_pad_val: 255 }).apply(s, new Rng(0));
+    expect([s.height, s.width, s.meta.pad_shape, s.meta.img_shape]).toEqual([32, 40, [32, 40, 3], [24, 40, 3]]);
+    expect(s.gt_semantic_seg![24 * 40 - 1]).toBe(1);
+    expect(s.gt_semantic_seg![24 * 40]).toBe(255);
+  });
+  it('pad_to_square (then size_divisor) and pad_val as {img, masks, seg}', () => {
+    const s = state(20, 33, 'det');
+    s.gt_masks = [new Uint8Array(20 * 33).fill(1)];
+    buildTransform({ type: 'Pad', pad_to_square: true, size_divisor: 8, pad_val: { img: 7, masks: 3 } }).apply(s, new Rng(0));
+    expect([s.height, s.width]).toEqual([40, 40]);
+    expect((s.img as Uint8Array)[(39 * 40 + 39) * 3]).toBe(7);
+    expect(s.gt_masks![0][39 * 40 + 39]).toBe(3);
+    expect(() => buildTransform({ type: 'Pad', pad_to_square: true, size: [8, 8] })).toThrow(/size is None when pad_to_square/);
+  });
+});
+
+describe('mmseg Resize modes', () => {
+  it('ratio_range without img_scale scales the image itself (mode 1), keep_ratio', () => {
+    const s = state(24, 40);
+    // ratio = 0.5 * (2.0 - 0.5) + 0.5 = 1.25 -> scale (50, 30) -> imrescale factor min(50/40, 30/24) = 1.25
+    buildTransform({ type: 'Resize', ratio_range: [0.5, 2.0], keep_ratio: true }).apply(s, scripted([], [0.5]));
+    expect([s.width, s.height, s.scale]).toEqual([50, 30, [50, 30]]);
+  });
+  it('min_size raises the scale\'s short side before imrescale', () => {
+    const s = state(24, 40);
+    // scale (2048, 16): short 16 < min_size 30 -> scale (30, 30*40/24=50) -> factor min(50/40, 30/24) = 1.25
+    buildTransform({ type: 'Resize', img_scale: [2048, 16], keep_ratio: true, min_size: 30 }).apply(s, new Rng(0));
+    expect([s.width, s.height]).toEqual([50, 30]);
+  });
+  it('modes that are not supported are refused with the reason', () => {
+    expect(() => buildTransform({ type: 'Resize', img_scale: [[10, 10], [20, 20]], ratio_range: [0.5, 2] })).toThrow(/ratio_range takes one img_scale/);
+    expect(() => buildTransform({ type: 'Resize', img_scale: [10, 10], backend: 'pillow' })).toThrow(/backend: expected one of 'cv2'/);
+    expect(() => buildTransform({ type: 'Resize', img_scale: [10, 10], keep_ratio: false, min_size: 4 })).toThrow(/min_size applies with keep_ratio only/);
+  });
+});
+
+describe('GroupSampler / DistributedGroupSampler (mmdet 2.28 rules)', () => {
+  const flags = Uint8Array.from([1, 1, 0, 1, 0, 1, 0, 1]); // 5 landscape, 3 portrait
+  it('every batch holds one orientation; groups padded by repeats to 6 + 4 = 10 samples', () => {
+    expect(groupSamplerLength(flags, 2)).toBe(10);
+    for (let seed = 0; seed < 5; seed++) {
+      const order = groupSamplerIndices(flags, 2, new Rng(seed));
+      expect(order.length).toBe(10);
+      for (let b = 0; b < 5; b++) expect(flags[order[2 * b]]).toBe(flags[order[2 * b + 1]]);
+      expect(new Set(order).size).toBe(8); // every image used
+    }
+  });
+  it('distributed: each rank gets sum ceil(|g| / spg / R) * spg samples; ranks split one shuffled order', () => {
+    expect(distributedGroupSamplerLength(flags, 2, 2)).toBe(4 + 2);
+    const r0 = distributedGroupSamplerIndices(flags, 2, 2, 0, new Rng(3));
+    const r1 = distributedGroupSamplerIndices(flags, 2, 2, 1, new Rng(3));
+    expect([r0.length, r1.length]).toEqual([6, 6]);
+    for (const r of [r0, r1]) for (let b = 0; b < 3; b++) expect(flags[r[2 * b]]).toBe(flags[r[2 * b + 1]]);
+    expect(new Set([...r0, ...r1]).size).toBe(8);
+  });
+  it('the DataLoader groups shuffled detection data and reports mmdet\'s epoch length', () => {
+    const sizes = [...flags].map((f) => (f ? [96, 64] : [64, 96]));
+    const ds: RawDataset = {
+      length: 8,
+      task: 'det',
+      classes: ['a'],
+      pipelineCfg: [],
+      raw: (i) => ({ task: 'det', index: i, filename: `${i}.png`, ori_filename: `${i}.png`, width: sizes[i][0], height: sizes[i][1], instances: [] }),
+    };
+    const loader = new DataLoader(ds, { batchSize: 2, workers: 0, shuffle: true, seed: 0 });
+    expect(loader.length).toBe(5);
+    const order = loader.order();
+    for (let b = 0; b < 5; b++) expect(flags[order[2 * b]]).toBe(flags[order[2 * b + 1]]);
+    expect(new DataLoader(ds, { batchSize: 2, workers: 0, shuffle: false, seed: 0 }).length).toBe(4);
+    expect(new DataLoader({ ...ds, task: 'seg', raw: ds.raw }, { batchSize: 2, workers: 0, shuffle: true, seed: 0 }).length).toBe(4);
+  });
+});
