@@ -12,8 +12,11 @@ export interface CocoResultRows {
 }
 
 /**
- * One row per detection: bbox as [x, y, w, h] (x2 - x1, no +1, as mmdet 2.x), the label mapped to its
- * COCO category id; segm rows carry the mask as compressed RLE with the box's score.
+ * One row per detection, as mmdet 2.x's _det2json/_segm2json write them (same keys, same order):
+ * bbox rows {image_id, bbox, score, category_id} with bbox [x, y, w, h] (x2 - x1, no +1); segm rows
+ * {image_id, bbox, score, category_id, segmentation} with the mask as compressed RLE. The segm rows'
+ * `bbox` matters: pycocotools' loadRes then takes its bbox branch, so a mask result's area is the
+ * box's w*h (used by the small/medium/large ranges), exactly as in mmdet's evaluation.
  */
 export function resultsToCoco(results: InstanceResult[], imageIds: number[], labelToCatId: (label: number) => number): CocoResultRows {
   if (results.length !== imageIds.length) throw new RangeError(`resultsToCoco: ${results.length} results for ${imageIds.length} images`);
@@ -22,10 +25,10 @@ export function resultsToCoco(results: InstanceResult[], imageIds: number[], lab
   results.forEach((r, i) => {
     for (let j = 0; j < r.scores.length; j++) {
       const [x1, y1, x2, y2] = r.bboxes.subarray(j * 4, j * 4 + 4);
-      const base = { image_id: imageIds[i], category_id: labelToCatId(r.labels[j]), score: r.scores[j] };
-      bbox.push({ ...base, bbox: [x1, y1, x2 - x1, y2 - y1] });
+      const row = { image_id: imageIds[i], bbox: [x1, y1, x2 - x1, y2 - y1], score: r.scores[j], category_id: labelToCatId(r.labels[j]) };
+      bbox.push({ ...row, bbox: [...row.bbox] });
       const m = r.masks?.[j];
-      if (m) segm.push({ ...base, segmentation: m });
+      if (m) segm.push({ ...row, bbox: [...row.bbox], segmentation: m });
     }
   });
   return { bbox, segm };
