@@ -9,6 +9,7 @@ import type { RawDataset } from '../datasets/base';
 import { DataLoader } from '../datasets/loader';
 import { buildTransform } from '../datasets/pipeline';
 import { distributedGroupSamplerIndices, distributedGroupSamplerLength, groupSamplerIndices, groupSamplerLength } from '../datasets/samplers';
+import { cvLinearTable, cvNearestIndices, resizeBilinear, resizeNearest } from '../datasets/imgops';
 import { hsvToRgb, rgbToHsv } from '../datasets/transforms/hsv';
 import { PhotoMetricDistortion } from '../datasets/transforms/photometric';
 import { newState, type PipelineState } from '../datasets/types';
@@ -136,5 +137,28 @@ describe('GroupSampler / DistributedGroupSampler (mmdet 2.28 rules)', () => {
     for (let b = 0; b < 5; b++) expect(flags[order[2 * b]]).toBe(flags[order[2 * b + 1]]);
     expect(new DataLoader(ds, { batchSize: 2, workers: 0, shuffle: false, seed: 0 }).length).toBe(4);
     expect(new DataLoader({ ...ds, task: 'seg', raw: ds.raw }, { batchSize: 2, workers: 0, shuffle: true, seed: 0 }).length).toBe(4);
+  });
+});
+
+describe('cv2.resize rules (OpenCV resize.cpp, derived from its integer algorithm)', () => {
+  it('INTER_NEAREST uses floor(d * (1 / (dst / src))) in double: 2 -> 98 keeps row 0 at d = 49', () => {
+    expect(cvNearestIndices(2, 98)[49]).toBe(0); // exact 49 * 2 / 98 = 1, but 1 / (98 / 2) rounds below 1/49
+    expect(Array.from(cvNearestIndices(4, 6))).toEqual([0, 0, 1, 2, 2, 3]);
+    const m = Uint8Array.from([1, 2]);
+    expect(resizeNearest(m, 1, 2, 1, 1, 98)[49]).toBe(1);
+  });
+  it('INTER_LINEAR uint8: 11-bit weights, integer rows, (r0*b0 + r1*b1 + 2^21) >> 22', () => {
+    // 3 -> 2: scale 1.5, fx(0) = 0.25 -> weights (1536, 512); fx(1) = 1.75 -> sx 1, weights (512, 1536).
+    const t = cvLinearTable(3, 2);
+    expect([Array.from(t.i0), Array.from(t.a0), Array.from(t.a1)]).toEqual([[0, 1], [1536, 512], [512, 1536]]);
+    const src = Uint8Array.from([0, 101, 255, 0, 101, 255]); // 2 rows x 3
+    const out = resizeBilinear(src, 2, 3, 1, 2, 2);
+    // row value (0*1536 + 101*512) = 51712; vertical weight 2048 (1 -> same rows): (51712*2048 + 2^21) >> 22 = 25
+    // second: 101*512 + 255*1536 = 443392 -> (443392*2048 + 2^21) >> 22 = 217 (216.5 + 0.5 floored)
+    expect(Array.from(out)).toEqual([25, 217, 25, 217]);
+  });
+  it('an exact 2x downscale is OpenCV INTER_AREA: (a + b + c + d + 2) >> 2', () => {
+    const src = Uint8Array.from([1, 2, 3, 4, 0, 0, 1, 1]); // 2 rows x 4
+    expect(Array.from(resizeBilinear(src, 2, 4, 1, 1, 2))).toEqual([(1 + 2 + 0 + 0 + 2) >> 2, (3 + 4 + 1 + 1 + 2) >> 2]);
   });
 });
