@@ -132,7 +132,7 @@ describe('tools/eval', () => {
     const metric = (k: string) => Number(out.match(new RegExp(`^${k}: (-?\\d\\.\\d{4})$`, 'm'))?.[1]);
     for (const k of ['bbox_mAP', 'bbox_mAP_50', 'segm_mAP', 'segm_mAP_l']) expect(Number.isFinite(metric(k)), k).toBe(true);
 
-    // mmdet's results2json files: lists of {image_id, category_id, bbox | segmentation (RLE, counts a string), score}.
+    // mmdet's results2json files: {image_id, bbox, score, category_id} and {..., segmentation (RLE, counts a string)}.
     const bboxFile = join(dir, 'det_out', 'results.bbox.json');
     const segmFile = join(dir, 'det_out', 'results.segm.json');
     const bboxRows = JSON.parse(readFileSync(bboxFile, 'utf8'));
@@ -140,7 +140,7 @@ describe('tools/eval', () => {
     expect(bboxRows.length).toBeGreaterThan(0);
     expect(segmRows).toHaveLength(bboxRows.length);
     expect(Object.keys(bboxRows[0]).sort()).toEqual(['bbox', 'category_id', 'image_id', 'score']);
-    expect(Object.keys(segmRows[0]).sort()).toEqual(['category_id', 'image_id', 'score', 'segmentation']);
+    expect(Object.keys(segmRows[0])).toEqual(['image_id', 'bbox', 'score', 'category_id', 'segmentation']);
     expect(typeof segmRows[0].segmentation.counts).toBe('string');
     const gt = JSON.parse(readFileSync(join(coco, 'annotations', 'instances_val.json'), 'utf8'));
     const catIds = new Set(gt.categories.map((c: { id: number }) => c.id));
