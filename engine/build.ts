@@ -5,13 +5,20 @@ import { join } from 'node:path';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';
 import { type BuiltDataset, DATASETS, MODELS, type TrainableModel } from '../core/registry';
+import { initWeights } from '../checkpoint';
 import { setInitSeed } from '../nn/init';
 import { findLatestCheckpoint } from './checkpoint';
 import type { LogSink } from './log_writer';
 import { type RngLike, Runner } from './runner';
 
-export function buildModel(cfg: Config): TrainableModel {
-  return MODELS.build(cfg.model, undefined, 'model');
+/**
+ * Builds the model of the config through MODELS, then loads the weights its modules' init_cfg name
+ * (checkpoint/init_cfg): building never opens files, loading happens here, after construction.
+ */
+export function buildModel(cfg: Config, opts: { initWeights?: boolean } = {}): TrainableModel {
+  const model = MODELS.build(cfg.model, undefined, 'model');
+  if (opts.initWeights ?? true) initWeights(model.module);
+  return model;
 }
 
 export function buildDataset(cfg: Config, split: 'train' | 'val' | 'test'): BuiltDataset | null {

@@ -2,7 +2,7 @@
 // with tfjs-node(-gpu) installed, as the README suggests for CUDA machines, it must work instead.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../core/backend';
+import { selectBackend } from '../ops/backend';
 import { BackendError } from '../core/errors';
 import { tfjsNodeInstalled } from './helpers/tfjs_node';
 

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTorchZip, UnsafePickleError } from '../core/pth';
-import { parseStateDict, readStateDictFile } from '../core/checkpoint_io';
+import { readTorchZip, UnsafePickleError } from '../checkpoint/formats/pth';
+import { parseCheckpoint, readCheckpoint } from '../checkpoint';
 import { FIXTURES } from './helpers/tinyvim';
-import { readSafetensors } from '../core/safetensors';
+import { readSafetensors } from '../checkpoint/formats/safetensors';
 import { PickleWriter, makeZip } from './helpers/torch_zip';
 
 const f32bytes = (v: number[]) => new Uint8Array(new Float32Array(v).buffer);
@@ -14,19 +14,19 @@ const hex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
 describe('torch zip checkpoint reader', () => {
   it('reads a real torch.save checkpoint: keys/shapes as the safetensors twin, int64 num_batches_tracked', () => {
-    const file = readStateDictFile(FIXTURES + 'tiny_backbone.pth');
+    const file = readCheckpoint(FIXTURES + 'tiny_backbone.pth');
     expect(file.format).toBe('pth');
     expect(file.wrapper).toBe('model');
     const twin = readSafetensors(readFileSync(FIXTURES + 'tiny_backbone.weights.safetensors'), 'tiny_backbone.weights.safetensors').tensors;
-    const floats = [...file.tensors.keys()].filter((k) => !k.endsWith('num_batches_tracked'));
+    const floats = [...file.stateDict.keys()].filter((k) => !k.endsWith('num_batches_tracked'));
     expect(floats).toEqual([...twin.keys()]);
     for (const [k, t] of twin) {
-      const got = file.tensors.get(k)!;
+      const got = file.stateDict.get(k)!;
       expect(got.shape, k).toEqual(t.shape);
       expect(got.dtype, k).toBe('F32');
       expect(Array.from(got.data as Float32Array), k).toEqual(Array.from(t.data as Float32Array));
     }
-    const nbt = [...file.tensors].filter(([k]) => k.endsWith('num_batches_tracked'));
+    const nbt = [...file.stateDict].filter(([k]) => k.endsWith('num_batches_tracked'));
     expect(nbt.length).toBeGreaterThan(0);
     for (const [k, t] of nbt) {
       expect(t.dtype, k).toBe('I64');
@@ -70,13 +70,13 @@ describe('torch zip checkpoint reader', () => {
       ],
       ['archive/data/0'],
     );
-    const sd = parseStateDict(zip, 'test.pth');
+    const sd = parseCheckpoint(zip, 'test.pth');
     expect(sd.wrapper).toBe('state_dict');
-    expect([...sd.tensors.get('backbone.a')!.data]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(sd.tensors.get('backbone.b')!.shape).toEqual([3, 2]);
-    expect([...sd.tensors.get('backbone.b')!.data]).toEqual([1, 4, 2, 5, 3, 6]);
-    expect(sd.tensors.get('neck.c')!.dtype).toBe('I64');
-    expect([...sd.tensors.get('neck.c')!.data]).toEqual([42]);
+    expect([...sd.stateDict.get('backbone.a')!.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(sd.stateDict.get('backbone.b')!.shape).toEqual([3, 2]);
+    expect([...sd.stateDict.get('backbone.b')!.data]).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(sd.stateDict.get('neck.c')!.dtype).toBe('I64');
+    expect([...sd.stateDict.get('neck.c')!.data]).toEqual([42]);
   });
 
   it('rejects a pickle that would call os.system under torch.load (GLOBAL + REDUCE), naming the global', () => {
@@ -90,20 +90,20 @@ describe('torch zip checkpoint reader', () => {
   it('rejects builtins.eval reached through STACK_GLOBAL (protocol 4)', () => {
     const evil = hex('80049534000000000000007d948c0a73746174655f64696374948c086275696c74696e73948c046576616c9493948c087072696e742831299485945294732e');
     const zip = makeZip([['x/data.pkl', evil]]);
-    expect(() => parseStateDict(zip, 'evil2.pth')).toThrow(/refusing to load: the pickle references the global 'builtins\.eval'/);
+    expect(() => parseCheckpoint(zip, 'evil2.pth')).toThrow(/refusing to load: the pickle references the global 'builtins\.eval'/);
   });
 
   it('rejects a hand-made torch-looking pickle that smuggles a disallowed global', () => {
     const pkl = new PickleWriter().emptyDict().str('w').global('torch', 'load').emptyTuple().reduce().setitem().stop();
-    expect(() => parseStateDict(makeZip([['a/data.pkl', pkl]]), 'x.pth')).toThrow(/global 'torch\.load'/);
+    expect(() => parseCheckpoint(makeZip([['a/data.pkl', pkl]]), 'x.pth')).toThrow(/global 'torch\.load'/);
   });
 
   it('names files that are neither format, and zips without data.pkl', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pth-'));
     const junk = join(dir, 'weights.pth');
     writeFileSync(junk, 'this is not a checkpoint at all');
-    expect(() => readStateDictFile(junk)).toThrow(`${junk}: neither a torch zip checkpoint nor safetensors`);
-    expect(() => parseStateDict(makeZip([['a/other.txt', new Uint8Array([1])]]), 'z.pth')).toThrow(/no data\.pkl/);
-    expect(() => readStateDictFile(join(dir, 'absent.pth'))).toThrow(/cannot read checkpoint \(ENOENT\)/);
+    expect(() => readCheckpoint(junk)).toThrow(`${junk}: not a safetensors file`);
+    expect(() => parseCheckpoint(makeZip([['a/other.txt', new Uint8Array([1])]]), 'z.pth')).toThrow(/no data\.pkl/);
+    expect(() => readCheckpoint(join(dir, 'absent.pth'))).toThrow(/cannot read checkpoint .*absent\.pth: ENOENT/);
   });
 });

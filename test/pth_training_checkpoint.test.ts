@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TinyViM } from '../backbones/tinyvim';
-import { loadBackboneWeights, parseStateDict, readStateDictFile } from '../core/checkpoint_io';
-import { PyObject, UnsafePickleError, readTorchZip } from '../core/pth';
+import { loadWeights, parseCheckpoint, readCheckpoint } from '../checkpoint';
+import { PyObject, UnsafePickleError, readTorchZip } from '../checkpoint/formats/pth';
 import { expectClose, FIXTURES, fixture, tensorOf, toNHWC } from './helpers/tinyvim';
 import { PickleWriter, makeZip } from './helpers/torch_zip';
 
@@ -42,10 +42,10 @@ describe('official training checkpoint', () => {
   });
 
   it("takes the weights from 'model': the classifier reproduces the reference logits", () => {
-    const file = readStateDictFile(CKPT);
+    const file = readCheckpoint(CKPT);
     expect(file.wrapper).toBe('model');
     const model = tinyCls();
-    const report = loadBackboneWeights(model, CKPT, { strict: true });
+    const report = loadWeights(model, CKPT, { strict: true });
     expect(report).toMatchObject({ missing: [], unexpected: [], format: 'pth' });
     model.eval();
     const io = fixture('tiny_cls.io.safetensors').tensors;
@@ -54,16 +54,16 @@ describe('official training checkpoint', () => {
   });
 
   it("checkpointKey 'model_ema' takes the EMA weights; a missing key is named with what is there", () => {
-    const model = readStateDictFile(CKPT, 'model').tensors;
-    const ema = readStateDictFile(CKPT, 'model_ema');
+    const model = readCheckpoint(CKPT, 'model').stateDict;
+    const ema = readCheckpoint(CKPT, 'model_ema');
     expect(ema.wrapper).toBe('model_ema');
     const k = 'head.weight';
     const a = model.get(k)!.data as Float32Array;
-    const b = ema.tensors.get(k)!.data as Float32Array;
+    const b = ema.stateDict.get(k)!.data as Float32Array;
     const maxDiff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
     expect(maxDiff).toBeGreaterThan(0);
     expect(maxDiff).toBeLessThan(0.01); // the fixture's EMA = weights + 0.001 noise
-    expect(() => readStateDictFile(FIXTURES + 'tiny_backbone.pth', 'model_ema')).toThrow(/checkpoint key 'model_ema' asked for, but the checkpoint has no dict under it \(dict entries: model\)/);
+    expect(() => readCheckpoint(FIXTURES + 'tiny_backbone.pth', 'model_ema')).toThrow(/checkpoint key 'model_ema' asked for, but the checkpoint has no dict under it \(dict entries: model\)/);
   });
 });
 
@@ -87,7 +87,7 @@ describe('data-only globals stay data; callables are refused', () => {
     p.str('args').global('argparse', 'Namespace').emptyTuple().reduce().setitem();
     p.str('evil').global('posix', 'system').mark().str('touch /tmp/pwned').tuple().reduce().setitem();
     const zip = makeZip([['a/data.pkl', p.stop()]]);
-    expect(() => parseStateDict(zip, 'evil.pth')).toThrow(UnsafePickleError);
-    expect(() => parseStateDict(zip, 'evil.pth')).toThrow(/evil\.pth: refusing to load: the pickle references the global 'posix\.system'/);
+    expect(() => parseCheckpoint(zip, 'evil.pth')).toThrow(UnsafePickleError);
+    expect(() => parseCheckpoint(zip, 'evil.pth')).toThrow(/evil\.pth: refusing to load: the pickle references the global 'posix\.system'/);
   });
 });

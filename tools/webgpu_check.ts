@@ -13,15 +13,14 @@ import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TinyViM, TinyViM_B, TinyViM_S, resolveTinyViMConfig } from '../backbones/tinyvim';
-import { describeBackend, selectBackend } from '../core/backend';
-import { loadBackboneWeights } from '../core/checkpoint_io';
+import { describeBackend, selectBackend } from '../ops/backend';
+import { loadStateDict, loadWeights } from '../checkpoint';
 import { UserError } from '../core/errors';
-import { type RawTensor, readSafetensors } from '../core/safetensors';
+import { type RawTensor, readSafetensors } from '../checkpoint/formats/safetensors';
 import { AdamW } from '../engine/optimizers';
 import { buildParamEntries } from '../engine/param_groups';
 import { BatchNorm2d, Conv2d, Linear } from '../nn/layers';
 import { Module } from '../nn/module';
-import { loadStateDict } from '../nn/state_dict';
 import { crossMerge, crossScan } from '../ops/cross_scan';
 import { selectiveScan } from '../ops/selective_scan';
 import { failLine, runTool } from './train_common';
@@ -241,7 +240,7 @@ const FIXTURE_CHECKS: [string, FixtureCheck][] = [
     async (fx, c) => {
       // The real torch.save checkpoint (int64 num_batches_tracked) must give the same outputs.
       const model = new TinyViM(resolveTinyViMConfig({ layers: [1, 1, 3, 1], embed_dims: [16, 32, 48, 64], fork_feat: true }));
-      loadBackboneWeights(model, fx.path('tiny_backbone.pth'), { strict: true });
+      loadWeights(model, fx.path('tiny_backbone.pth'), { strict: true });
       model.eval();
       const io = fx.read('tiny_backbone.io.safetensors').tensors;
       const outs = model.forwardFeatures(toNHWC(tensorOf(io, 'input')));
