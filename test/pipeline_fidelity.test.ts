@@ -157,6 +157,18 @@ describe('cv2.resize rules (OpenCV resize.cpp, derived from its integer algorith
     // second: 101*512 + 255*1536 = 443392 -> (443392*2048 + 2^21) >> 22 = 217 (216.5 + 0.5 floored)
     expect(Array.from(out)).toEqual([25, 217, 25, 217]);
   });
+  it('INTER_LINEAR uint8 vertical pass: SIMD formula on the 16-wide part of a row, scalar on the rest', () => {
+    // 5x5, 8 channels -> 3x3: row width 24 elements = 16 (SIMD) + 8 (scalar). Weights for d = 0 are
+    // (1365, 683) and for column d = 2 (683, 1365). Ones at (0,0),(1,1) feed output (0,0) with rows
+    // r0 = 1365, r1 = 683; ones at (0,4),(1,3) feed output (0,2) with the same r0, r1.
+    // SIMD: ((1365 >> 4) * 1365 >> 16) + ((683 >> 4) * 683 >> 16) = 1 + 0; (1 + 2) >> 2 = 0.
+    // scalar: (1365 * 1365 + 683 * 683 + 2^21) >> 22 = 1.
+    const src = new Uint8Array(5 * 5 * 8);
+    for (const [y, x] of [[0, 0], [1, 1], [0, 4], [1, 3]]) src.fill(1, (y * 5 + x) * 8, (y * 5 + x + 1) * 8);
+    const out = resizeBilinear(src, 5, 5, 8, 3, 3);
+    expect(Array.from(out.subarray(0, 8))).toEqual(Array(8).fill(0));
+    expect(Array.from(out.subarray(16, 24))).toEqual(Array(8).fill(1));
+  });
   it('an exact 2x downscale is OpenCV INTER_AREA: (a + b + c + d + 2) >> 2', () => {
     const src = Uint8Array.from([1, 2, 3, 4, 0, 0, 1, 1]); // 2 rows x 4
     expect(Array.from(resizeBilinear(src, 2, 4, 1, 1, 2))).toEqual([(1 + 2 + 0 + 0 + 2) >> 2, (3 + 4 + 1 + 1 + 2) >> 2]);
