@@ -54,6 +54,18 @@ const isScale: FieldCheck = (v) =>
     ? null
     : 'expected a pair [w, h] or a list of pairs';
 
+/** mmcv file_client_args: only the local disk backend is read. */
+const isDiskClient: FieldCheck = (v) =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && (v as { backend?: unknown }).backend === 'disk' && Object.keys(v).length === 1
+    ? null
+    : "expected {backend: 'disk'} (other file clients are not supported)";
+
+/** A boolean option of which only one value is reproduced. */
+const oneOfBool =
+  (only: boolean): FieldCheck =>
+  (v) =>
+    v === only ? null : `only ${only} is supported`;
+
 /** Pad's pad_val: a number (mmseg) or mmdet's {img?, masks?, seg?} of numbers. */
 const isPadVal: FieldCheck = (v) =>
   isNum(v) === null ||
@@ -67,9 +79,26 @@ interface Entry {
 }
 
 const TRANSFORMS: Record<TransformConfig['type'], Entry> = {
-  LoadImageFromFile: { spec: { optional: { to_float32: isBool } }, make: (c: LoadImageFromFileConfig) => new LoadImageFromFile(c) },
+  // mmdet/mmseg signature fields are accepted with the one mode we reproduce (mmcv's cv2 'color'
+  // decode, mmseg's pillow label read, mmdet's bitmap masks); any other mode is refused by name.
+  LoadImageFromFile: {
+    spec: { optional: { to_float32: isBool, color_type: oneOf('color'), channel_order: oneOf('bgr'), imdecode_backend: oneOf('cv2'), file_client_args: isDiskClient } },
+    make: (c: LoadImageFromFileConfig) => new LoadImageFromFile(c),
+  },
   LoadAnnotations: {
-    spec: { optional: { with_bbox: isBool, with_label: isBool, with_mask: isBool, with_seg: isBool, reduce_zero_label: isBool } },
+    spec: {
+      optional: {
+        with_bbox: isBool,
+        with_label: isBool,
+        with_mask: isBool,
+        with_seg: isBool,
+        reduce_zero_label: isBool,
+        poly2mask: oneOfBool(true),
+        denorm_bbox: oneOfBool(false),
+        imdecode_backend: oneOf('pillow'),
+        file_client_args: isDiskClient,
+      },
+    },
     make: (c: LoadAnnotationsConfig) => new LoadAnnotations(c),
   },
   Resize: {

@@ -174,3 +174,13 @@ describe('cv2.resize rules (OpenCV resize.cpp, derived from its integer algorith
     expect(Array.from(resizeBilinear(src, 2, 4, 1, 1, 2))).toEqual([(1 + 2 + 0 + 0 + 2) >> 2, (3 + 4 + 1 + 1 + 2) >> 2]);
   });
 });
+
+describe('mmdet/mmseg signature fields of the loading transforms', () => {
+  it('accept the reproduced mode and refuse the others by name', () => {
+    expect(() => buildTransform({ type: 'LoadImageFromFile', color_type: 'color', file_client_args: { backend: 'disk' } })).not.toThrow();
+    expect(() => buildTransform({ type: 'LoadImageFromFile', color_type: 'unchanged' })).toThrow(/LoadImageFromFile\.color_type: expected one of 'color'/);
+    expect(() => buildTransform({ type: 'LoadAnnotations', with_mask: true, poly2mask: true })).not.toThrow();
+    expect(() => buildTransform({ type: 'LoadAnnotations', poly2mask: false })).toThrow(/LoadAnnotations\.poly2mask: only true is supported/);
+    expect(() => buildTransform({ type: 'LoadAnnotations', imdecode_backend: 'cv2' })).toThrow(/imdecode_backend: expected one of 'pillow'/);
+  });
+});

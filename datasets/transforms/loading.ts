@@ -9,6 +9,11 @@ export interface LoadImageFromFileConfig {
   type: 'LoadImageFromFile';
   /** mmcv's to_float32: only changes the dtype; we keep uint8 until Normalize either way. */
   to_float32?: boolean;
+  /** mmdet/mmseg signature fields, accepted with the reproduced mode only (see datasets/pipeline.ts). */
+  color_type?: 'color';
+  channel_order?: 'bgr';
+  imdecode_backend?: 'cv2';
+  file_client_args?: { backend: 'disk' };
 }
 
 export class LoadImageFromFile implements Transform {
@@ -41,8 +46,13 @@ export interface LoadAnnotationsConfig {
   with_label?: boolean; // detection, default true
   with_mask?: boolean; // detection, default false (mmdet)
   with_seg?: boolean; // load the semantic label map; default true for segmentation datasets
-  /** 0 -> 255, k -> k-1 (ADE20K). Defaults to the dataset's reduce_zero_label. */
+  /** 0 -> 255, k -> k-1 (ADE20K). Default false, as mmseg 0.30 (the dataset's flag is for evaluation). */
   reduce_zero_label?: boolean;
+  /** mmdet/mmseg signature fields, accepted with the reproduced mode only (see datasets/pipeline.ts). */
+  poly2mask?: true;
+  denorm_bbox?: false;
+  imdecode_backend?: 'pillow';
+  file_client_args?: { backend: 'disk' };
 }
 
 let warnedReduce = false;
