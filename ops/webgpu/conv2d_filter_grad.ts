@@ -196,11 +196,22 @@ export function conv2DBackpropFilterWebgpu(args: { inputs: { x: TI; dy: TI }; ba
   return conv2DFilterGrad(backend, inputs.x, inputs.dy, info);
 }
 
-/** The two passes on a prepared Conv2DInfo (NHWC); returns dW [KH,KW,CI,CO]. */
-export function conv2DFilterGrad(backend: WebGPUBackendLike, x: TI, dy: TI, info: tf.backend_util.Conv2DInfo, targetWorkgroups = TARGET_WORKGROUPS): TI {
+/**
+ * The two passes on a prepared Conv2DInfo (NHWC); returns dW [KH,KW,CI,CO], or the same values in
+ * `outShape` (same element count; the matmul path asks for [M, N]). x and dy are read as flat NHWC
+ * buffers, so any shapes with those layouts and element counts work.
+ */
+export function conv2DFilterGrad(
+  backend: WebGPUBackendLike,
+  x: TI,
+  dy: TI,
+  info: tf.backend_util.Conv2DInfo,
+  targetWorkgroups = TARGET_WORKGROUPS,
+  outShape: number[] = info.filterShape,
+): TI {
   const partial = new Conv2DFilterGradPartialProgram(info, targetWorkgroups);
   const parts = backend.runWebGPUProgram(partial, [x, dy], 'float32', partial.uniformData());
-  const reduce = new SplitKReduceProgram(info.filterShape, partial.splits);
+  const reduce = new SplitKReduceProgram(outShape, partial.splits);
   const out = backend.runWebGPUProgram(reduce, [parts], 'float32', reduce.uniformData());
   backend.disposeData(parts.dataId);
   return out;

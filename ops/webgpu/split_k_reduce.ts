@@ -1,5 +1,6 @@
-// Second pass of the split-K filter gradients: sums the per-split partial results
-// Partials [splits, L] over the splits into an output of any shape with L elements (the filter).
+// Second pass of the split-K filter gradients and column reductions: sums the per-split partial
+// results Partials [splits, L] over the splits into an output of any shape with L elements (the
+// filter), times `scale` (1, or 1/rows for a mean).
 // Algorithm: one invocation per output element, serial loop over the splits; consecutive
 // invocations read consecutive addresses of each split's row, so every load is coalesced. Tuned for
 // L in the hundreds to hundred-thousands and splits <= ~1024 (what the first passes produce).
@@ -15,12 +16,13 @@ export class SplitKReduceProgram implements WebGPUProgramLike {
   readonly dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly uniforms = 'splits : i32, len : i32,';
+  readonly uniforms = 'splits : i32, len : i32, scale : f32,';
 
-  /** `outShape`: the result's shape (product L); `splits`: rows of Partials. */
+  /** `outShape`: the result's shape (product L); `splits`: rows of Partials; `scale`: factor on each sum. */
   constructor(
     outShape: number[],
     readonly splits: number,
+    readonly scale = 1,
   ) {
     this.outputShape = outShape;
     this.dispatchLayout = { x: outShape.map((_, i) => i) };
@@ -29,7 +31,7 @@ export class SplitKReduceProgram implements WebGPUProgramLike {
   }
 
   uniformData(): ProgramUniform[] {
-    return int32Uniforms([this.splits, this.outputShape.reduce((a, b) => a * b, 1)]);
+    return [...int32Uniforms([this.splits, this.outputShape.reduce((a, b) => a * b, 1)]), { type: 'float32', data: [this.scale] }];
   }
 
   getUserCode(): string {
@@ -42,7 +44,7 @@ export class SplitKReduceProgram implements WebGPUProgramLike {
         for (var s = 0; s < uniforms.splits; s = s + 1) {
           acc = acc + Partials[s * uniforms.len + index];
         }
-        result[index] = acc;
+        result[index] = acc * uniforms.scale;
       }
 `;
   }
