@@ -139,7 +139,7 @@ describe('tools/eval', () => {
     const segmRows = JSON.parse(readFileSync(segmFile, 'utf8'));
     expect(bboxRows.length).toBeGreaterThan(0);
     expect(segmRows).toHaveLength(bboxRows.length);
-    expect(Object.keys(bboxRows[0]).sort()).toEqual(['bbox', 'category_id', 'image_id', 'score']);
+    expect(Object.keys(bboxRows[0])).toEqual(['image_id', 'bbox', 'score', 'category_id']);
     expect(Object.keys(segmRows[0])).toEqual(['image_id', 'bbox', 'score', 'category_id', 'segmentation']);
     expect(typeof segmRows[0].segmentation.counts).toBe('string');
     const gt = JSON.parse(readFileSync(join(coco, 'annotations', 'instances_val.json'), 'utf8'));
@@ -150,7 +150,13 @@ describe('tools/eval', () => {
     for (const [t, file] of [['bbox', bboxFile], ['segm', segmFile]] as const) {
       const statsFile = join(dir, `${t}_stats.json`);
       const r = ok(tool('coco_eval', ['--gt', join(coco, 'annotations', 'instances_val.json'), '--results', file, '--iou-type', t, '--quiet', '--json', statsFile]));
-      expect(r.trimEnd().split('\n')).toEqual(printed[t]);
+      // The segm file carries bbox (mmdet's _segm2json), so pycocotools takes box areas for the
+      // small/medium/large ranges there, while the printed evaluation pops bbox as mmdet does: the
+      // all-area lines (AP 0-2, AR 6-8) agree, the area-range ones may not.
+      const lines = r.trimEnd().split('\n');
+      const same = t === 'bbox' ? [...lines.keys()] : [0, 1, 2, 6, 7, 8];
+      expect(lines.length).toBe(printed[t].length);
+      for (const i of same) expect(lines[i]).toBe(printed[t][i]);
       const stats: number[] = JSON.parse(readFileSync(statsFile, 'utf8')).stats;
       expect(stats[0].toFixed(4)).toBe(metric(`${t}_mAP`).toFixed(4));
       expect(stats[1].toFixed(4)).toBe(metric(`${t}_mAP_50`).toFixed(4));
