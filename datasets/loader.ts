@@ -8,12 +8,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng';
-import type { DataLoader as LoaderContract } from '../core/registry';
+import type { IndexSampler, DataLoader as LoaderContract } from '../core/registry';
 import type { RawDataset } from './base';
 import { runBatch, type WorkerReply, type WorkerTask } from './batch_task';
 import { DatasetError } from './errors';
 import { buildPipeline, type Pipeline } from './pipeline';
-import { aspectRatioFlags, distributedGroupSamplerIndices, distributedGroupSamplerLength, groupSamplerIndices, groupSamplerLength } from './samplers';
+import { aspectRatioFlags, groupSamplerIndices, groupSamplerLength } from './samplers';
 import type { Batch } from './types';
 
 export interface DataLoaderOptions {
@@ -22,6 +22,8 @@ export interface DataLoaderOptions {
   shuffle: boolean;
   seed: number;
   dropLast?: boolean;
+  /** Indices of each epoch from a sampler (e.g. a rank's shard, engine/dist/sampler.ts) instead of the own order. */
+  sampler?: IndexSampler;
   /** Batches decoded ahead of the consumer (default: 2 per worker, at least 2). */
   prefetch?: number;
   sizeDivisor?: number; // collate padding, default 32
@@ -29,13 +31,12 @@ export interface DataLoaderOptions {
   skipBad?: boolean;
   log?: (line: string) => void;
   /**
-   * Group batches by aspect ratio as mmdet's GroupSampler (datasets/samplers.ts). Default: on for
-   * shuffled detection datasets whose samples carry their image size (mmdet's build_dataloader),
-   * off otherwise (mmseg does not group).
+   * Without a `sampler`: group batches by aspect ratio as mmdet's GroupSampler (datasets/samplers.ts).
+   * Default: on for shuffled detection datasets whose samples carry their image size (mmdet's
+   * build_dataloader), off otherwise (mmseg does not group). Distributed runs pass engine/dist's
+   * DistributedGroupSampler as `sampler` instead.
    */
   groupByAspectRatio?: boolean;
-  /** Distributed training: this process's rank among `numReplicas` (DistributedGroupSampler). */
-  distributed?: { rank: number; numReplicas: number };
 }
 
 /**
@@ -66,6 +67,15 @@ function rethrow(reply: WorkerReply): never {
   throw err;
 }
 
+/**
+ * The sample order of one epoch: 0..n-1, or when shuffling a permutation derived from (seed, epoch)
+ * only. The distributed samplers (engine/dist/sampler.ts) shard this same global order.
+ */
+export function epochOrder(n: number, shuffle: boolean, seed: number, epoch: number): Int32Array {
+  if (!shuffle) return Int32Array.from({ length: n }, (_, i) => i);
+  return new Rng(Rng.derive(seed, epoch, 0x5eed)).permutation(n);
+}
+
 export class DataLoader implements LoaderContract<Batch> {
   private epoch = 0;
   private start = 0;
@@ -82,23 +92,20 @@ export class DataLoader implements LoaderContract<Batch> {
   ) {
     this.pipeline = buildPipeline(dataset.pipelineCfg as unknown[]);
     if (!(opts.batchSize >= 1)) throw new RangeError('DataLoader: batchSize must be >= 1');
-    const group = opts.groupByAspectRatio ?? (opts.shuffle && dataset.task === 'det');
+    const group = !opts.sampler && (opts.groupByAspectRatio ?? (opts.shuffle && dataset.task === 'det'));
     if (group) {
       this.flags = aspectRatioFlags(dataset);
       if (!this.flags && opts.groupByAspectRatio) throw new RangeError('DataLoader: groupByAspectRatio needs every sample\'s image size in the dataset');
     }
-    if (opts.distributed && !this.flags) throw new RangeError('DataLoader: distributed sampling is implemented as mmdet\'s DistributedGroupSampler (aspect-ratio groups)');
   }
 
   /** mmdet group flags (1 = landscape) when batches are grouped by aspect ratio, else null. */
   readonly flags: Uint8Array | null = null;
 
-  /** Samples per epoch: the dataset size, or the grouped sampler's padded length. */
+  /** Samples per epoch: the sampler's, the grouped sampler's padded length, or the dataset size. */
   get numSamples(): number {
-    const bs = this.opts.batchSize;
-    if (!this.flags) return this.dataset.length;
-    const d = this.opts.distributed;
-    return d ? distributedGroupSamplerLength(this.flags, bs, d.numReplicas) : groupSamplerLength(this.flags, bs);
+    if (this.opts.sampler) return this.opts.sampler.length;
+    return this.flags ? groupSamplerLength(this.flags, this.opts.batchSize) : this.dataset.length;
   }
 
   get length(): number {
@@ -116,15 +123,11 @@ export class DataLoader implements LoaderContract<Batch> {
 
   /** Sample indices of this epoch, in order (grouped samplers repeat some indices to fill batches). */
   order(): Int32Array {
-    const n = this.dataset.length;
-    // Same seed on every rank (mmdet seeds the distributed sampler with epoch + seed).
-    const rng = new Rng(Rng.derive(this.opts.seed, this.epoch, 0x5eed));
-    if (this.flags) {
-      const d = this.opts.distributed;
-      return d ? distributedGroupSamplerIndices(this.flags, this.opts.batchSize, d.numReplicas, d.rank, rng) : groupSamplerIndices(this.flags, this.opts.batchSize, rng);
-    }
-    if (!this.opts.shuffle) return Int32Array.from({ length: n }, (_, i) => i);
-    return rng.permutation(n);
+    // A given sampler (a rank's shard, engine/dist/sampler.ts) decides; else mmdet's GroupSampler for
+    // shuffled detection data; else the plain (shuffled) order.
+    if (this.opts.sampler) return this.opts.sampler.indices(this.epoch);
+    if (this.flags) return groupSamplerIndices(this.flags, this.opts.batchSize, new Rng(Rng.derive(this.opts.seed, this.epoch, 0x5eed)));
+    return epochOrder(this.dataset.length, this.opts.shuffle, this.opts.seed, this.epoch);
   }
 
   /** How many times each position's index already appeared earlier in `order` (0 for first use). */

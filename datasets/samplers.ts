@@ -6,9 +6,8 @@
  *   picks from itself to a multiple of samples_per_gpu, groups concatenated, then the batches
  *   (samples_per_gpu slices) shuffled: every batch holds one orientation; epoch length
  *   sum_g ceil(|g| / samples_per_gpu) * samples_per_gpu;
- * - DistributedGroupSampler: each group permuted and padded by repeating itself (whole copies, then
- *   a prefix) to a multiple of samples_per_gpu * num_replicas, batches shuffled, then rank r takes
- *   the r-th contiguous slice of num_samples = sum_g ceil(|g| / samples_per_gpu / replicas) * samples_per_gpu.
+ * - DistributedGroupSampler (data-parallel runs) lives in engine/dist/sampler.ts and reaches the
+ *   DataLoader as its `sampler` option.
  * The rules (lengths, grouping, padding, order of operations) are mmdet's; the random numbers come
  * from our seeded Rng, not numpy/torch, so the concrete permutation differs from a PyTorch run.
  */
@@ -65,30 +64,4 @@ export function groupSamplerIndices(flags: ArrayLike<number>, samplesPerGpu: num
     all.push(...g);
   }
   return shuffleBatches(all, samplesPerGpu, rng);
-}
-
-/** Number of samples one replica of DistributedGroupSampler yields per epoch. */
-export function distributedGroupSamplerLength(flags: ArrayLike<number>, samplesPerGpu: number, numReplicas: number): number {
-  return groupsOf(flags).reduce((n, g) => n + Math.ceil(g.length / samplesPerGpu / numReplicas) * samplesPerGpu, 0);
-}
-
-/**
- * mmdet DistributedGroupSampler.__iter__ for `rank` of `numReplicas`: `rng` must be seeded the same
- * on every rank (mmdet: torch.Generator seeded with epoch + seed) so the ranks split one order.
- */
-export function distributedGroupSamplerIndices(flags: ArrayLike<number>, samplesPerGpu: number, numReplicas: number, rank: number, rng: Rng): Int32Array {
-  if (!(rank >= 0 && rank < numReplicas)) throw new RangeError(`DistributedGroupSampler: rank ${rank} outside 0..${numReplicas - 1}`);
-  const all: number[] = [];
-  for (const group of groupsOf(flags)) {
-    const perm = rng.permutation(group.length);
-    const g = Array.from(perm, (p) => group[p]);
-    const extra = Math.ceil(group.length / samplesPerGpu / numReplicas) * samplesPerGpu * numReplicas - g.length;
-    const tmp = g.slice();
-    for (let k = 0; k < Math.floor(extra / tmp.length); k++) g.push(...tmp);
-    g.push(...tmp.slice(0, extra % tmp.length));
-    all.push(...g);
-  }
-  const order = shuffleBatches(all, samplesPerGpu, rng);
-  const per = distributedGroupSamplerLength(flags, samplesPerGpu, numReplicas);
-  return order.slice(per * rank, per * (rank + 1));
 }

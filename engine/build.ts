@@ -9,6 +9,7 @@ import { initWeights } from '../checkpoint';
 import { setInitSeed } from '../nn/init';
 import { findLatestCheckpoint } from './checkpoint';
 import type { LogSink } from './log_writer';
+import type { DistContext } from './dist/context';
 import { type RngLike, Runner } from './runner';
 
 /**
@@ -34,6 +35,8 @@ export interface TrainOptions {
   autoResume?: boolean;
   backend?: string;
   rng?: RngLike | null;
+  /** Data-parallel job (engine/dist): rank 0 writes config.json; every rank resumes from the same checkpoint. */
+  dist?: DistContext | null;
 }
 
 /** Seeds initialisation, builds model and data, and restores state as the options/config ask. */
@@ -46,8 +49,8 @@ export function createRunner(cfg: Config, opts: TrainOptions): Runner {
   if (cfg.evaluation && !valData) throw new ConfigError('evaluation is set but data.val is missing', 'data.val');
   // The model's own training-time stream (samplers) is checkpointed so that resume is exact.
   const rng = opts.rng ?? model.rng ?? null;
-  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng, backend: opts.backend });
-  writeFileSync(join(opts.workDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng, backend: opts.backend, dist: opts.dist });
+  if (!opts.dist || opts.dist.isMain) writeFileSync(join(opts.workDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   let resume = opts.resumeFrom ?? cfg.resume_from ?? null;
   if (!resume && (opts.autoResume ?? cfg.auto_resume)) {
     resume = findLatestCheckpoint(opts.workDir);

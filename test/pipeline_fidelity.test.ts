@@ -8,7 +8,7 @@ import { Rng } from '../core/rng';
 import type { RawDataset } from '../datasets/base';
 import { DataLoader } from '../datasets/loader';
 import { buildTransform } from '../datasets/pipeline';
-import { distributedGroupSamplerIndices, distributedGroupSamplerLength, groupSamplerIndices, groupSamplerLength } from '../datasets/samplers';
+import { groupSamplerIndices, groupSamplerLength } from '../datasets/samplers';
 import { cvLinearTable, cvNearestIndices, resizeBilinear, resizeNearest } from '../datasets/imgops';
 import { hsvToRgb, rgbToHsv } from '../datasets/transforms/hsv';
 import { PhotoMetricDistortion } from '../datasets/transforms/photometric';
@@ -103,7 +103,7 @@ describe('mmseg Resize modes', () => {
   });
 });
 
-describe('GroupSampler / DistributedGroupSampler (mmdet 2.28 rules)', () => {
+describe('GroupSampler (mmdet 2.28 rules)', () => {
   const flags = Uint8Array.from([1, 1, 0, 1, 0, 1, 0, 1]); // 5 landscape, 3 portrait
   it('every batch holds one orientation; groups padded by repeats to 6 + 4 = 10 samples', () => {
     expect(groupSamplerLength(flags, 2)).toBe(10);
@@ -113,14 +113,6 @@ describe('GroupSampler / DistributedGroupSampler (mmdet 2.28 rules)', () => {
       for (let b = 0; b < 5; b++) expect(flags[order[2 * b]]).toBe(flags[order[2 * b + 1]]);
       expect(new Set(order).size).toBe(8); // every image used
     }
-  });
-  it('distributed: each rank gets sum ceil(|g| / spg / R) * spg samples; ranks split one shuffled order', () => {
-    expect(distributedGroupSamplerLength(flags, 2, 2)).toBe(4 + 2);
-    const r0 = distributedGroupSamplerIndices(flags, 2, 2, 0, new Rng(3));
-    const r1 = distributedGroupSamplerIndices(flags, 2, 2, 1, new Rng(3));
-    expect([r0.length, r1.length]).toEqual([6, 6]);
-    for (const r of [r0, r1]) for (let b = 0; b < 3; b++) expect(flags[r[2 * b]]).toBe(flags[r[2 * b + 1]]);
-    expect(new Set([...r0, ...r1]).size).toBe(8);
   });
   it('the DataLoader groups shuffled detection data and reports mmdet\'s epoch length', () => {
     const sizes = [...flags].map((f) => (f ? [96, 64] : [64, 96]));

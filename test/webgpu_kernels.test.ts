@@ -266,6 +266,24 @@ describeWebgpu(gpu, 'webgpu kernels vs cpu', () => {
     });
   }
 
+  const FULL: { name: string; shape: number[]; keepDims: boolean }[] = [
+    { name: '[2,13,11,37] (view [5291, 2])', shape: [2, 13, 11, 37], keepDims: false },
+    { name: '[4099] (odd size: view [4099, 1]), keepDims', shape: [4099], keepDims: true },
+    { name: '[2,16,16,32] (view [256, 64]), keepDims', shape: [2, 16, 16, 32], keepDims: true },
+    { name: '[3,50,64] (150 rows of 64: tfjs kernel)', shape: [3, 50, 64], keepDims: false },
+  ];
+  for (const c of FULL) {
+    it(`Sum and Mean to a scalar: ${c.name}`, async () => {
+      const x = seededValues(c.shape.reduce((a, b) => a * b), 23);
+      await expectSame(c.name, () => {
+        const t = tf.tensor(x, c.shape);
+        const outs = [tf.sum(t, undefined, c.keepDims), tf.mean(t, undefined, c.keepDims)];
+        expect(outs[0].shape).toEqual(c.keepDims ? c.shape.map(() => 1) : []);
+        return outs;
+      });
+    });
+  }
+
   it('per-channel sum with long chunks (1 target workgroup) and the BN-parameter gradient path', async () => {
     const shape = [2, 16, 15, 7];
     const x = seededValues(shape.reduce((a, b) => a * b), 21);

@@ -10,6 +10,7 @@ import type { ImgMeta } from '../datasets/types';
 import { buildDataset, buildModel } from '../engine/build';
 import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
 import { writeResultImage } from '../visualization/draw_result';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 
@@ -38,6 +39,7 @@ runTool(async () => {
     .option('classwise', { type: 'boolean', default: false, describe: "detectors: also print mmdetection's per-category AP table per iou type" })
     .option('metric', { type: 'string', array: true, describe: 'metrics to compute (default: cfg.evaluation.metric)' })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
+    .option('launcher', { choices: LAUNCHERS, default: 'none' as const, describe: 'mpi: one rank of `mpirun -np N tools/eval ...`; each rank infers its shard, rank 0 scores and prints' })
     .strict()
     .fail(failLine)
     .help()
@@ -48,6 +50,8 @@ runTool(async () => {
   const split = cfg.data.test ? 'test' : cfg.data.val ? 'val' : null;
   if (!split) throw new ConfigError(`${argv.config}: data.test (or data.val) is required to evaluate`, 'data.test', argv.config);
   if (!(argv['show-score-thr'] >= 0 && argv['show-score-thr'] <= 1)) throw new UserError(`--show-score-thr: expected a number in [0, 1], got ${argv['show-score-thr']}`);
+  if (argv.launcher === 'mpi' && argv['show-dir']) throw new UserError('--show-dir is not supported with --launcher mpi; draw with a single-process tools/eval');
+  const dist = await startJob(argv.launcher, argv.backend, () => 'evaluation stopped');
   const ckpt = readCheckpoint(argv.checkpoint);
   await setupBackend(argv.backend);
   const model = buildModel(cfg) as TrainableModel<{ metas?: ImgMeta[] }, unknown>;
@@ -62,7 +66,9 @@ runTool(async () => {
 
   const started = performance.now();
   const loader = evalLoader(dataset, { workers: cfg.data.workers_per_gpu }) as DataLoader<{ metas?: ImgMeta[] }>;
-  const report = await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {
+  const report = dist
+    ? await dist.evaluateReport(model, dataset, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, { workers: cfg.data.workers_per_gpu })
+    : await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {
     onProgress: (d, n) => {
       if (process.stdout.isTTY) process.stdout.write(`\r${d}/${n}`);
     },
@@ -77,10 +83,12 @@ runTool(async () => {
         }
       : undefined,
   });
+  if (!report) return endJob(dist); // ranks other than 0 of a distributed evaluation
   if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
   console.log(`evaluated ${dataset.length} samples of data.${split} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (report.text) console.log(report.text);
   printMetrics(report.metrics, report.headline);
   if (argv.out) for (const f of evaluator.writeResults!(argv.out, { config: argv.config, checkpoint: argv.checkpoint, split }, report)) console.log(`wrote ${f}`);
   if (showDir) console.log(`drew ${drawn} images in ${showDir}`);
+  await endJob(dist);
 });

@@ -3,8 +3,8 @@
 // this form, with K = batch*H*W in the hundred-thousands and M, N in the tens to hundreds. tfjs's
 // kernels give such products few workgroups (its split-K program adds partial sums with atomics);
 // the issue measured a 1x1 filter gradient as tfjs's matmul at ~0.5 TFLOP/s.
-// Algorithm: it is exactly a 1x1 stride-1 filter gradient (x = a as NHWC [1, K, 1, M], dy = b as
-// [1, K, 1, N]), so it runs Conv2DBackpropFilter's split-K GEMM (ops/webgpu/conv2d_filter_grad.ts)
+// Algorithm: it is exactly a 1x1 stride-1 filter gradient (x = a as NHWC [1, 1, K, M], dy = b as
+// [1, 1, K, N]: K along the width, where the kernel's position walk is cheapest), so it runs Conv2DBackpropFilter's split-K GEMM (ops/webgpu/conv2d_filter_grad.ts)
 // with the output shaped [.., M, N]. Used when K >= MIN_K; otherwise tfjs's kernel runs.
 import * as tf from '@tensorflow/tfjs';
 import { conv2DFilterGrad } from './conv2d_filter_grad';
@@ -31,7 +31,7 @@ export function matMulTransposeAWebgpu(args: { inputs: { a: TI; b: TI }; backend
   const K = a.shape[a.shape.length - 2];
   const M = a.shape[a.shape.length - 1];
   const N = b.shape[b.shape.length - 1];
-  const info = tf.backend_util.computeConv2DInfo([1, K, 1, M], [1, 1, M, N], 1, 1, 'valid');
+  const info = tf.backend_util.computeConv2DInfo([1, 1, K, M], [1, 1, M, N], 1, 1, 'valid');
   const lead = new Array(Math.max(a.shape.length, b.shape.length) - 2).fill(1);
   return conv2DFilterGrad(args.backend as WebGPUBackendLike, a, b, info, targetWorkgroups, [...lead, M, N]);
 }

@@ -6,7 +6,7 @@
 // AddN, whose replacement is a fix, not a speed-up): the "before" side of a benchmark.
 import * as tf from '@tensorflow/tfjs';
 import { registerWebgpuAddN } from './add_n';
-import { columnReduceWebgpu, coversReduction } from './column_reduce';
+import { columnReduceWebgpu, coversFullReduction, coversReduction, fullReduceWebgpu } from './column_reduce';
 import { conv2DBackpropFilterWebgpu } from './conv2d_filter_grad';
 import { depthwiseConv2dNativeBackpropFilterWebgpu } from './depthwise_filter_grad';
 import { coversMatMul, matMulTransposeAWebgpu } from './matmul_transpose_a';
@@ -26,10 +26,18 @@ const OURS: Record<string, (args: Args, original: KernelFunc) => tf.TensorInfo |
     const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
     return coversMatMul(a, b, args.attrs as never) ? matMulTransposeAWebgpu(args as never) : original(args);
   },
-  // Per-channel sums and means (all axes but the last); every other reduction stays tfjs's.
-  Sum: (args, original) => (coversReduction((args.inputs as { x: tf.TensorInfo }).x, args.attrs as never) ? columnReduceWebgpu(args as never, false) : original(args)),
-  Mean: (args, original) => (coversReduction((args.inputs as { x: tf.TensorInfo }).x, args.attrs as never) ? columnReduceWebgpu(args as never, true) : original(args)),
+  // Per-channel (all axes but the last) and full reductions; every other reduction stays tfjs's.
+  Sum: (args, original) => reduction(args, original, false),
+  Mean: (args, original) => reduction(args, original, true),
 };
+
+function reduction(args: Args, original: KernelFunc, mean: boolean): tf.TensorInfo | tf.TensorInfo[] {
+  const x = (args.inputs as { x: tf.TensorInfo }).x;
+  if (coversReduction(x, args.attrs as never)) return columnReduceWebgpu(args as never, mean);
+  const sum = originals.get('Sum');
+  if (sum && coversFullReduction(x, args.attrs as never)) return fullReduceWebgpu(args as never, mean, sum as never);
+  return original(args);
+}
 
 /** Names of the tfjs webgpu kernels this project replaces. */
 export const REPLACED_WEBGPU_KERNELS: readonly string[] = Object.keys(OURS);
