@@ -134,28 +134,39 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   }
 
   /**
-   * Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] NHWC (mmseg `inference`,
-   * rescale=True); with test_cfg.flip and/or test_cfg.img_ratios, the mean over every view (aug_test).
+   * Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] NHWC (mmseg 0.30 `inference`,
+   * rescale=True). `img` is the image as the test pipeline left it, pipeline padding included (a
+   * `Pad` in the test pipeline is part of what the network sees); whole and slide inference both
+   * crop the logits to img_shape ("remove padding area", mmseg PR #1607) before resizing to
+   * ori_shape. Flip: the pipeline flips before Pad, so the valid area is mirrored and the padding
+   * stays at the right. With test_cfg.img_ratios (--aug-test), the mean over every (ratio, flip)
+   * view (mmseg aug_test).
    */
   inferenceScores(img: tf.Tensor4D, meta: Pick<ImgMeta, 'ori_shape' | 'img_shape'>): tf.Tensor4D {
     return tf.tidy(() => {
       const once = (x: tf.Tensor4D, [ih, iw]: readonly number[]) => {
         const logit = this.testCfg.mode === 'slide' ? this.slideLogits(x) : this.module.encodeDecode(x);
-        // whole: crop away any padding (img_shape), then resize to ori_shape; slide resizes directly.
-        const cropped = this.testCfg.mode === 'whole' && (logit.shape[1] > ih || logit.shape[2] > iw) ? (tf.slice(logit, [0, 0, 0, 0], [-1, ih, iw, -1]) as tf.Tensor4D) : logit;
+        const cropped = logit.shape[1] > ih || logit.shape[2] > iw ? (tf.slice(logit, [0, 0, 0, 0], [-1, ih, iw, -1]) as tf.Tensor4D) : logit;
         return tf.softmax(resizeBilinear(cropped, [meta.ori_shape[0], meta.ori_shape[1]], this.module.decodeHead.alignCorners)) as tf.Tensor4D;
       };
       const withFlip = (x: tf.Tensor4D, shape: readonly number[]) => {
         let scores = once(x, shape);
         if (this.testCfg.flip) {
-          const flipped = tf.reverse(once(tf.reverse(x, 2) as tf.Tensor4D, shape), 2) as tf.Tensor4D;
+          const iw = shape[1];
+          const w = x.shape[2];
+          const mirrored =
+            w > iw
+              ? (tf.concat([tf.reverse(tf.slice(x, [0, 0, 0, 0], [-1, -1, iw, -1]), 2), tf.slice(x, [0, 0, iw, 0], [-1, -1, w - iw, -1])], 2) as tf.Tensor4D)
+              : (tf.reverse(x, 2) as tf.Tensor4D);
+          const flipped = tf.reverse(once(mirrored, shape), 2) as tf.Tensor4D;
           scores = tf.div(tf.add(scores, flipped), 2);
         }
         return scores;
       };
       const ratios = this.testCfg.img_ratios;
       if (!ratios?.length) return withFlip(img, meta.img_shape);
-      // Every (ratio, flip) view weighs 1 / views, as aug_test's sum divided by len(imgs).
+      // Every (ratio, flip) view weighs 1 / views, as aug_test's sum divided by len(imgs). Each
+      // scale is the unpadded image resized to the ratio, rounded up to a multiple of 32 (AlignResize).
       const [ih, iw] = meta.img_shape;
       const unpadded = ih === img.shape[1] && iw === img.shape[2] ? img : (tf.slice(img, [0, 0, 0, 0], [1, ih, iw, -1]) as tf.Tensor4D);
       let sum: tf.Tensor4D | null = null;
@@ -203,11 +214,12 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
     const out: SegResult[] = [];
     for (let i = 0; i < n; i++) {
       const meta = batch.metas[i];
-      const [ih, iw] = meta.img_shape;
+      // Pipeline padding (pad_shape) is part of the input; only collate's batch padding is removed.
+      const [ph, pw] = meta.pad_shape ?? meta.img_shape;
       const pred = tf.tidy(() => {
         const full = tf.tensor4d(batch.data.subarray(i * H * W * C, (i + 1) * H * W * C), [1, H, W, C]);
-        // Test batches are collated with padding; mmseg tests one unpadded image at a time.
-        const img = ih === H && iw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ih, iw, C]) as tf.Tensor4D);
+        // mmseg tests one image at a time, as its test pipeline left it (padded by Pad if any).
+        const img = ph === H && pw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ph, pw, C]) as tf.Tensor4D);
         return tf.argMax(this.inferenceScores(img, meta), -1);
       });
       const data = pred.dataSync() as Int32Array;
