@@ -2,6 +2,7 @@
 // generated shapes-coco set prints the pycocotools summaries and classwise tables, writes COCO results
 // files that tools/coco_eval re-scores to the printed numbers, and draws PNGs; a Semantic FPN on
 // shapes-ade prints mmseg's table and metrics, writes its JSON and blended PNGs.
+import { autoScale } from '../visualization/draw_detections';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -163,7 +164,13 @@ describe('tools/eval', () => {
     }
 
     // One PNG per val image at its original size, with detections drawn on it.
-    const sizes = Object.fromEntries(gt.images.map((im: { file_name: string; width: number; height: number }) => [im.file_name.replace(/\.[^.]+$/, '.png'), [im.width, im.height]]));
+    // Detection drawings of small images are enlarged by the integer autoScale (captions stay legible).
+    const sizes = Object.fromEntries(
+      gt.images.map((im: { file_name: string; width: number; height: number }) => {
+        const k = autoScale(im.width, im.height);
+        return [im.file_name.replace(/\.[^.]+$/, '.png'), [im.width * k, im.height * k]];
+      }),
+    );
     expect(pngSizes(show)).toEqual(sizes);
     expect(await changedPixels(join(show, '000001.png'), join(coco, 'val', gt.images[0].file_name))).toBeGreaterThan(0);
   }, 300_000);
