@@ -1,7 +1,8 @@
 // tools/benchmark_detector: speed and memory of a whole Mask R-CNN (backbone + FPN + RPN + RoI heads)
 // built from a config with random weights:
 // - inference: images/s of the test path (proposals, box head on test_cfg.rpn.max_per_img RoIs,
-//   NMS, mask head on the kept boxes, masks pasted at the original size), batch 1, image WxH
+//   NMS, mask head on the kept boxes, masks pasted at the original size), at each --infer-batch size
+//   (default 1), image WxH
 //   (default 1333x800, padded to a multiple of 32 as the pipeline does); warm-up runs first;
 // - training: iterations/s of forward + backward + optimizer step (the config's optimizer) on a
 //   batch of the config's batch size with a few random boxes and masks per image.
@@ -68,11 +69,12 @@ function randomDetBatch(n: number, h: number, w: number, objects: number, numCla
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('tools/benchmark_detector')
-    .usage('$0 --config <file> [--size 1333 800] [--mode both|infer|train] [--batch N] [--backend wasm]\n\nTimes inference and training steps of a Mask R-CNN config (random weights, random input).')
+    .usage('$0 --config <file> [--size 1333 800] [--mode both|infer|train] [--batch N] [--infer-batch 1 4 8] [--backend wasm]\n\nTimes inference and training steps of a Mask R-CNN config (random weights, random input).')
     .option('config', { type: 'string', demandOption: true, describe: 'detection config (model.type MaskRCNN)' })
     .option('size', { type: 'number', array: true, describe: 'image W H (default 1333 800; padded to a multiple of 32)' })
     .option('mode', { choices: ['both', 'infer', 'train'] as const, default: 'both' as const, describe: 'what to time' })
     .option('batch', { type: 'number', describe: 'training batch (default: data.samples_per_gpu)' })
+    .option('infer-batch', { type: 'number', array: true, default: [1], describe: 'inference batch sizes to time (images/s each)' })
     .option('objects', { type: 'number', default: 5, describe: 'random GT objects per training image' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'wasm' as const, describe: 'compute backend' })
     .option('warmup', { type: 'number', default: 1, describe: 'untimed runs first' })
@@ -88,6 +90,8 @@ runTool(async () => {
   if (size.length !== 2 || !size.every((v) => Number.isInteger(v) && v >= 32)) throw new UserError(`--size: expected two integers >= 32 (W H), got ${size.join(' ')}`);
   const [w, h] = size;
   checkRunCounts(argv);
+  const inferBatches = argv['infer-batch'];
+  if (!inferBatches.length || !inferBatches.every((v) => Number.isInteger(v) && v >= 1)) throw new UserError(`--infer-batch: expected positive integers, got ${inferBatches.join(' ')}`);
   if (!Number.isInteger(argv.objects) || argv.objects < 0) throw new UserError(`--objects: expected a non-negative integer, got ${argv.objects}`);
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
@@ -105,26 +109,32 @@ runTool(async () => {
   const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
   if (argv.mode !== 'train') {
-    const one = randomDetBatch(1, h, w, 0, numClasses);
-    let dets = 0;
-    const once = () => {
-      dets = model.predictBitmaps(one)[0].scores.length;
-      sampleRss();
-    };
-    for (let i = 0; i < argv.warmup; i++) once();
-    const prof = argv.profile ? await tf.profile(once) : { peakBytes: NaN };
-    const times: number[] = [];
-    for (let i = 0; i < argv.runs; i++) {
-      const t = performance.now();
-      once();
-      times.push((performance.now() - t) / 1000);
+    // Asynchronous test path (the same on every backend): one image batch per --infer-batch size.
+    const perBatch: Record<string, unknown>[] = [];
+    for (const nb of inferBatches) {
+      const imgs = randomDetBatch(nb, h, w, 0, numClasses);
+      let dets = 0;
+      const once = async () => {
+        dets = (await model.predictBitmaps(imgs)).reduce((a, r) => a + r.scores.length, 0);
+        sampleRss();
+      };
+      for (let i = 0; i < argv.warmup; i++) await once();
+      const prof = argv.profile ? await tf.profile(once) : { peakBytes: NaN };
+      const times: number[] = [];
+      for (let i = 0; i < argv.runs; i++) {
+        const t = performance.now();
+        await once();
+        times.push((performance.now() - t) / 1000);
+      }
+      const sec = median(times) / nb;
+      if (dets === 0) console.log(`note: no detection passed score_thr ${model.testCfg.rcnn.score_thr} (random weights), so the mask branch was not timed; --cfg-options model.test_cfg.rcnn.score_thr=0 times it on max_per_img boxes`);
+      console.log(
+        `inference (batch ${nb}, ${argv.warmup} warm-up): ${sec.toFixed(3)} s/image = ${(1 / sec).toFixed(3)} images/s (median of ${argv.runs}; runs ${times.map((t) => t.toFixed(2)).join(', ')} s per batch); ${dets} detections; tfjs peak ${mb(prof.peakBytes).toFixed(0)} MiB`,
+      );
+      perBatch.push({ batch: nb, sec_per_image: sec, images_per_s: 1 / sec, runs: times, detections: dets, peak_tensor_mib: mb(prof.peakBytes) });
     }
-    const sec = median(times);
-    if (dets === 0) console.log(`note: no detection passed score_thr ${model.testCfg.rcnn.score_thr} (random weights), so the mask branch was not timed; --cfg-options model.test_cfg.rcnn.score_thr=0 times it on max_per_img boxes`);
-    console.log(
-      `inference (batch 1, ${argv.warmup} warm-up): ${sec.toFixed(2)} s/image = ${(1 / sec).toFixed(3)} images/s (median of ${argv.runs}; runs ${times.map((t) => t.toFixed(2)).join(', ')} s); ${dets} detections; tfjs peak ${mb(prof.peakBytes).toFixed(0)} MiB`,
-    );
-    figures.infer = { sec_per_image: sec, images_per_s: 1 / sec, runs: times, detections: dets, peak_tensor_mib: mb(prof.peakBytes) };
+    figures.infer = perBatch[0];
+    figures.infer_batches = perBatch;
   }
 
   if (argv.mode !== 'infer') {

@@ -77,7 +77,7 @@ runTool(async () => {
   const tEval = performance.now();
   const results = await predictAll(model, val, { metric: ['bbox', 'segm'], batchSize: 1, workers: cfg.data.workers_per_gpu });
   const ids = results.map((_, i) => raw.imageInfo(i).id);
-  const rows = resultsToCoco(results as ReturnType<MaskRCNN['predict']>, ids, (l) => raw.labelToCatId(l));
+  const rows = resultsToCoco(results as Awaited<ReturnType<MaskRCNN['predict']>>, ids, (l) => raw.labelToCatId(l));
   const { metrics, summaries } = evaluateCocoRows(raw.coco as never, rows, ['bbox', 'segm']);
   console.log(`bbox:\n${summaries.bbox}\nsegm:\n${summaries.segm}`);
   console.log(`[${secs()} s] evaluated ${results.length} val images in ${((performance.now() - tEval) / 1000).toFixed(0)} s`);
@@ -90,7 +90,7 @@ runTool(async () => {
   const det = { model, cfg, pipeline: testPipelineOf(cfg, argv.config) };
   for (let i = 0; i < Math.min(argv.examples, raw.length); i++) {
     const file = join(raw.imgPrefix, raw.imageInfo(i).file_name);
-    const r = model.predictBitmaps(await imageBatch(det, file))[0];
+    const r = (await model.predictBitmaps(await imageBatch(det, file)))[0];
     const out = join(visDir, `${basename(file).replace(/\.[^.]+$/, '')}.png`);
     writeFileSync(out, encodePngRgb(drawDetections(await decodeImage(file), r, { classes: raw.classes, scoreThr: 0.3, scale: 3 })));
   }
