@@ -8,6 +8,7 @@ import { CheckpointError, TrainingStopped } from '../core/errors';
 import type { BuiltDataset, DataLoader, TrainableModel } from '../core/registry';
 import { type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint, updateLink } from './checkpoint';
 import { disposeBatch, evaluateModel } from './evaluate';
+import { testLoaderOptions } from './test_loader';
 import { CheckpointHook } from './hooks/checkpoint_hook';
 import { EvalHook } from './hooks/eval_hook';
 import type { Hook, IterOutputs } from './hooks/hook';
@@ -161,7 +162,7 @@ export class Runner {
     this.evaluatedNow = true;
     const val = this.opts.valData;
     if (!val) throw new TrainingStopped('evaluation is configured but data.val is not set');
-    const { metrics } = await evaluateModel(this.opts.model, val, { metric, batchSize: 1, workers: this.opts.cfg.data.workers_per_gpu });
+    const { metrics } = await evaluateModel(this.opts.model, val, { metric, ...testLoaderOptions(this.opts.cfg, 'val') });
     return metrics;
   }
 

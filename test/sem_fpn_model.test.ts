@@ -106,14 +106,14 @@ describe('EncoderDecoder (Semantic FPN)', () => {
     model.dispose();
   });
 
-  it('predicts per image at the original size, cropping collate padding first', () => {
+  it('predicts per image at the original size, cropping collate padding first', async () => {
     const model = tinyModel();
     model.module.eval();
     const batch = makeBatch();
     // Image b is 32x24 inside the 32x32 padded batch and was resized from 40x30.
     batch.metas[1] = meta('b.jpg', 32, 24, [40, 30]);
     const before = tf.memory().numTensors;
-    const res = model.predict(batch);
+    const res = await model.predict(batch);
     expect(tf.memory().numTensors).toBe(before);
     expect(res.map((r) => [r.filename, r.height, r.width, r.sem_seg.length])).toEqual([
       ['a.jpg', 32, 32, 1024],
@@ -121,6 +121,30 @@ describe('EncoderDecoder (Semantic FPN)', () => {
     ]);
     expect(res.every((r) => r.sem_seg.every((v) => v < NUM_CLASSES))).toBe(true);
     model.dispose();
+  });
+
+  it('a batch gives exactly the label maps of its images predicted one at a time (whole, slide + flip), with no synchronous read', async () => {
+    const { withoutSyncReads } = await import('./helpers/sync_read_guard');
+    for (const testCfg of [{ mode: 'whole' as const }, { mode: 'slide' as const, crop_size: [24, 24] as [number, number], stride: [16, 16] as [number, number], flip: true }]) {
+      const model = tinyModel(testCfg);
+      model.module.eval();
+      // Three images in one 32x32 batch: a (32x32), b (32x24 resized from 40x30), c (32x32).
+      const two = makeBatch();
+      const [H, W] = [32, 32];
+      const data = new Float32Array(3 * H * W * 3);
+      data.set(two.data, 0);
+      data.set(two.data.subarray(0, H * W * 3), 2 * H * W * 3);
+      const batch: SegBatch = { kind: 'seg', data, shape: [3, H, W, 3], metas: [meta('a.jpg', 32, 32), meta('b.jpg', 32, 24, [40, 30]), meta('c.jpg', 32, 32)] };
+      const { value: together, asyncReads } = await withoutSyncReads(() => model.predict(batch));
+      expect(asyncReads).toBe(2); // two size groups: {a, c} and {b}
+      for (let i = 0; i < 3; i++) {
+        const one: SegBatch = { kind: 'seg', data: data.slice(i * H * W * 3, (i + 1) * H * W * 3), shape: [1, H, W, 3], metas: [batch.metas[i]] };
+        const [alone] = await model.predict(one);
+        expect(together[i].filename).toBe(alone.filename);
+        expect(Array.from(together[i].sem_seg)).toEqual(Array.from(alone.sem_seg));
+      }
+      model.dispose();
+    }
   });
 
   it('slide inference with a window covering the image equals whole inference; flip averages both views', () => {

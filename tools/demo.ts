@@ -11,6 +11,7 @@ import { UserError } from '../core/errors';
 import { createRunner, buildDataset } from '../engine/build';
 import { FileLogSink } from '../engine/log_writer';
 import { predictAll } from '../engine/evaluate';
+import { testLoaderOptions } from '../engine/test_loader';
 import { writeShapesCoco } from '../datasets/synthetic/write';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { MaskRCNN } from '../models/mask_rcnn';
@@ -75,7 +76,7 @@ runTool(async () => {
   if (!val) throw new UserError(`${argv.config}: data.val is required`);
   const raw = (val as unknown as { raw: CocoLike }).raw;
   const tEval = performance.now();
-  const results = await predictAll(model, val, { metric: ['bbox', 'segm'], batchSize: 1, workers: cfg.data.workers_per_gpu });
+  const results = await predictAll(model, val, { metric: ['bbox', 'segm'], ...testLoaderOptions(cfg, 'val') });
   const ids = results.map((_, i) => raw.imageInfo(i).id);
   const rows = resultsToCoco(results as Awaited<ReturnType<MaskRCNN['predict']>>, ids, (l) => raw.labelToCatId(l));
   const { metrics, summaries } = evaluateCocoRows(raw.coco as never, rows, ['bbox', 'segm']);

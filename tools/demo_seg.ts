@@ -10,6 +10,7 @@ import { loadConfig } from '../core/config';
 import { UserError } from '../core/errors';
 import { buildDataset, createRunner } from '../engine/build';
 import { evaluateModel } from '../engine/evaluate';
+import { testLoaderOptions } from '../engine/test_loader';
 import { FileLogSink } from '../engine/log_writer';
 import { writeShapesAde } from '../datasets/synthetic/write';
 import type { SegResult } from '../models/encoder_decoder';
@@ -55,7 +56,7 @@ runTool(async () => {
 
   const val = buildDataset(cfg, 'val');
   if (!val) throw new UserError(`${argv.config}: data.val is required`);
-  const { metrics, results } = await evaluateModel(runner.opts.model, val, { metric: ['mIoU'], batchSize: 1, workers: cfg.data.workers_per_gpu });
+  const { metrics, results } = await evaluateModel(runner.opts.model, val, { metric: ['mIoU'], ...testLoaderOptions(cfg, 'val') });
   console.log(segTableFromMetrics(metrics));
   writeFileSync(join(workDir, 'metrics.json'), `${JSON.stringify({ ...metrics, train_seconds: trainSec, iters: res.iter, backend }, null, 2)}\n`);
   const visDir = join(workDir, 'vis');

@@ -13,6 +13,7 @@ import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { buildDataset, buildModel } from '../engine/build';
 import { loadStateDict, readCheckpoint } from '../engine/checkpoint';
 import { predictAll } from '../engine/evaluate';
+import { testLoaderOptions } from '../engine/test_loader';
 import { writeCocoResultFiles } from '../models/coco_results';
 import { type CocoSource, classwiseTables, evaluateCocoDetections } from '../models/det_evaluation';
 import type { SegResult } from '../models/encoder_decoder';
@@ -138,8 +139,7 @@ runTool(async () => {
   const started = performance.now();
   const results = await predictAll(model, dataset, {
     metric,
-    batchSize: 1,
-    workers: cfg.data.workers_per_gpu,
+    ...testLoaderOptions(cfg, split),
     onProgress: (d, n) => {
       if (process.stdout.isTTY) process.stdout.write(`\r${d}/${n}`);
     },
