@@ -69,8 +69,9 @@ async function tryWebgpu(): Promise<Attempt> {
   try {
     await import('@tensorflow/tfjs-backend-webgpu');
     if (await tf.setBackend('webgpu')) {
-      const { registerWebgpuAddN } = await import('../ops/webgpu/add_n');
-      registerWebgpuAddN();
+      // Our WGSL kernels replace tfjs's slow ones (and AddN's pipeline-limit bug); TVD_WEBGPU_KERNELS=tfjs keeps tfjs's.
+      const { registerWebgpuKernels } = await import('../ops/webgpu/register');
+      registerWebgpuKernels();
       return { ok: true, detail: 'Dawn WebGPU adapter' };
     }
     return { ok: false, why: 'the webgpu backend did not initialise', install };
