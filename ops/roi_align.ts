@@ -8,9 +8,10 @@
 // touches (duplicates merged, 1/n_h folded in), the same per output column, and their outer product lists
 // the (pixel, weight) entries of each output cell. The roi coordinates come from the host (the heads
 // build them there), so planning is a CPU step over K*5 numbers with no read-back. The weighted sums
-// then run either as typed-array kernels (cpu and wasm backends, much faster there; see RoiAlignImpl) or as tensor ops: gather + multiply + sorted
-// segment sum forward, gather + multiply + scatter-add backward. All of GatherV2, Mul, SparseSegmentSum
-// and ScatterNd exist on the cpu and wasm backends (UnsortedSegmentSum does not exist on wasm).
+// then run either as typed-array kernels (cpu and wasm backends, much faster there; see RoiAlignImpl)
+// or as tensor ops: gather + multiply + sorted segment sum forward, gather + multiply + scatter-add
+// backward. All of GatherV2, Mul, SparseSegmentSum and ScatterNd exist on the cpu and wasm backends
+// (UnsortedSegmentSum does not exist on wasm).
 import * as tf from '@tensorflow/tfjs';
 
 /** Per-axis sampling of one roi: for output bin b, entries offsets[b]..offsets[b+1]-1 of (index, weight). */
