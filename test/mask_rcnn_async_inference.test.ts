@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { buildMaskRCNN } from '../models/mask_rcnn_builder';
 import type { MaskRCNN } from '../models/mask_rcnn';
 import type { DetBatch } from '../datasets/types';
-import { loadStateDict, readCheckpoint } from '../engine/checkpoint';
+import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { registerTinyBackbone, tinyBatch, tinyMaskRcnnConfig } from './helpers/mask_rcnn_tiny';
 import { SyncReadError, withoutSyncReads } from './helpers/sync_read_guard';
 import { compareDetections } from './helpers/det_compare';

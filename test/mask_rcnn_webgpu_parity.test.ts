@@ -7,7 +7,7 @@ import { beforeAll, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { buildMaskRCNN } from '../models/mask_rcnn_builder';
 import type { MaskRCNN } from '../models/mask_rcnn';
-import { loadStateDict, readCheckpoint } from '../engine/checkpoint';
+import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { registerTinyBackbone, tinyBatch, tinyMaskRcnnConfig } from './helpers/mask_rcnn_tiny';
 import { compareDetections } from './helpers/det_compare';
 import { describeWebgpu, setupWebgpu } from './helpers/webgpu';

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { conv2DFilterGrad } from '../ops/webgpu/conv2d_filter_grad';
 import { depthwiseFilterGrad } from '../ops/webgpu/depthwise_filter_grad';
+import { MIN_K, matMulTransposeAWebgpu } from '../ops/webgpu/matmul_transpose_a';
+import { MIN_ROWS, columnReduceWebgpu } from '../ops/webgpu/column_reduce';
 import type { WebGPUBackendLike } from '../ops/webgpu/program';
 import { REPLACED_WEBGPU_KERNELS, tfjsWebgpuKernel } from '../ops/webgpu/register';
 import { describeWebgpu, relMaxDiff, runOn, seededValues, setupWebgpu } from './helpers/webgpu';
@@ -192,6 +194,108 @@ describeWebgpu(gpu, 'webgpu kernels vs cpu', () => {
       });
     });
   }
+
+  const MATMULS: { name: string; a: number[]; b: number[] }[] = [
+    { name: 'K 2100, 66 x 65 (several tiles and splits)', a: [2100, 66], b: [2100, 65] },
+    { name: 'rank 3, batch 1, K 2100, 9 x 5', a: [1, 2100, 9], b: [1, 2100, 5] },
+    { name: `K below ${MIN_K} (tfjs's kernel)`, a: [100, 7], b: [100, 6] },
+  ];
+  for (const c of MATMULS) {
+    it(`BatchMatMul transposeA: ${c.name}`, async () => {
+      const a = seededValues(c.a.reduce((x, y) => x * y), 12);
+      const b = seededValues(c.b.reduce((x, y) => x * y), 13);
+      await expectSame(c.name, () => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), true, false));
+    });
+  }
+
+  it('matMul weight gradient (aᵀ·dy, K 2200) and input gradient', async () => {
+    const x = seededValues(2200 * 6, 14);
+    const w = seededValues(6 * 10, 15);
+    const dy = seededValues(2200 * 10, 16);
+    await expectSame('matMul grads', () => {
+      const [gx, gw] = tf.grads((xx, ww) => tf.sum(tf.mul(tf.matMul(xx as tf.Tensor2D, ww as tf.Tensor2D), tf.tensor2d(dy, [2200, 10]))))([
+        tf.tensor2d(x, [2200, 6]),
+        tf.tensor2d(w, [6, 10]),
+      ]);
+      return [gx, gw];
+    });
+  });
+
+  it('BatchMatMul transposeA with long chunks (1 target workgroup)', async () => {
+    const a = seededValues(2300 * 5, 17);
+    const b = seededValues(2300 * 4, 18);
+    const [ref] = await runOn('cpu', () => tf.matMul(tf.tensor2d(a, [2300, 5]), tf.tensor2d(b, [2300, 4]), true, false));
+    const [got] = await runOn('webgpu', () =>
+      tf.engine().makeTensorFromTensorInfo(
+        matMulTransposeAWebgpu({ inputs: { a: tf.tensor2d(a, [2300, 5]), b: tf.tensor2d(b, [2300, 4]) }, backend: tf.backend(), attrs: { transposeA: true, transposeB: false } }, 1),
+      ),
+    );
+    expect(relMaxDiff(got, ref)).toBeLessThanOrEqual(TOL);
+  });
+
+  for (const c of DENSE.slice(0, 5)) {
+    it(`Conv2DBackpropInput (tfjs's implicit-GEMM path): ${c.name}`, async () => {
+      expect(tf.env().getBool('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE')).toBe(false);
+      const { w, dyShape } = inputs(c, false);
+      const dy = seededValues(dyShape.reduce((a, b) => a * b), 3);
+      await expectSame(c.name, () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dy, dyShape), filter: tf.tensor4d(w, c.filter) }, {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          inputShape: c.x,
+        }) as tf.Tensor,
+      );
+    });
+  }
+
+  const REDUCTIONS: { name: string; shape: number[]; axis: number[]; keepDims: boolean }[] = [
+    { name: 'NHWC [2,13,11,37] over N,H,W', shape: [2, 13, 11, 37], axis: [0, 1, 2], keepDims: false },
+    { name: 'NHWC [1,17,19,5] over N,H,W, keepDims', shape: [1, 17, 19, 5], axis: [0, 1, 2], keepDims: true },
+    { name: '[300, 70] over axis 0 (several tiles)', shape: [300, 70], axis: [0], keepDims: false },
+    { name: `[2,5,7,3] (fewer than ${MIN_ROWS} rows: tfjs's kernel)`, shape: [2, 5, 7, 3], axis: [0, 1, 2], keepDims: false },
+    { name: '[2,9,10,6] over H,W only (tfjs\'s kernel)', shape: [2, 9, 10, 6], axis: [1, 2], keepDims: false },
+  ];
+  for (const c of REDUCTIONS) {
+    it(`Sum and Mean: ${c.name}`, async () => {
+      const x = seededValues(c.shape.reduce((a, b) => a * b), 19);
+      await expectSame(c.name, () => {
+        const t = tf.tensor(x, c.shape);
+        return [tf.sum(t, c.axis, c.keepDims), tf.mean(t, c.axis, c.keepDims), tf.moments(t, c.axis).variance];
+      });
+    });
+  }
+
+  const FULL: { name: string; shape: number[]; keepDims: boolean }[] = [
+    { name: '[2,13,11,37] (view [5291, 2])', shape: [2, 13, 11, 37], keepDims: false },
+    { name: '[4099] (odd size: view [4099, 1]), keepDims', shape: [4099], keepDims: true },
+    { name: '[2,16,16,32] (view [256, 64]), keepDims', shape: [2, 16, 16, 32], keepDims: true },
+    { name: '[3,50,64] (150 rows of 64: tfjs kernel)', shape: [3, 50, 64], keepDims: false },
+  ];
+  for (const c of FULL) {
+    it(`Sum and Mean to a scalar: ${c.name}`, async () => {
+      const x = seededValues(c.shape.reduce((a, b) => a * b), 23);
+      await expectSame(c.name, () => {
+        const t = tf.tensor(x, c.shape);
+        const outs = [tf.sum(t, undefined, c.keepDims), tf.mean(t, undefined, c.keepDims)];
+        expect(outs[0].shape).toEqual(c.keepDims ? c.shape.map(() => 1) : []);
+        return outs;
+      });
+    });
+  }
+
+  it('per-channel sum with long chunks (1 target workgroup) and the BN-parameter gradient path', async () => {
+    const shape = [2, 16, 15, 7];
+    const x = seededValues(shape.reduce((a, b) => a * b), 21);
+    const [ref] = await runOn('cpu', () => tf.sum(tf.tensor(x, shape), [0, 1, 2]));
+    const [got] = await runOn('webgpu', () =>
+      tf.engine().makeTensorFromTensorInfo(columnReduceWebgpu({ inputs: { x: tf.tensor(x, shape) }, backend: tf.backend(), attrs: { axis: [0, 1, 2], keepDims: false } }, false, 1)),
+    );
+    expect(relMaxDiff(got, ref)).toBeLessThanOrEqual(TOL);
+    // A bias added over NHWC: its gradient is the per-channel sum of dy.
+    const bias = seededValues(7, 22);
+    await expectSame('bias grad', () => tf.grad((b) => tf.sum(tf.mul(tf.add(tf.tensor(x, shape), b), tf.tensor(x, shape))))(tf.tensor1d(bias)));
+  });
 
   it('depthwiseConv2d forward with dilation 2', async () => {
     const x = seededValues(2 * 10 * 11 * 7, 1);

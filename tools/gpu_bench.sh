@@ -5,6 +5,7 @@
 #   3. Semantic FPN TinyViM-S recipe train step, batch 4, 512x512, AdamW
 #   4. TinyViM-S classification, fused, 224x224, batch 256 (img/s)
 #   5. Mask R-CNN TinyViM-S inference, 1333x800, batch 1 (img/s)
+#   2b. step 2 again with the op-by-op optimizer (TVD_FUSED_OPTIMIZER=0): the fused update's gain
 #   6. per-kernel profiles (top 10) of 1 and 2, each its own process, after every timed run.
 # GPU_BENCH_SET=infer runs the inference figures of issue 11 instead: Mask R-CNN TinyViM-S/B at
 # 1333x800, batch 1/2/4 (img/s), Semantic FPN TinyViM-B 512x512 batch 1/8, and `npm run demo` on webgpu.
@@ -26,7 +27,7 @@ log="$out/gpu_bench.txt"
 : > "$log"
 say() { echo "$*" | tee -a "$log"; }
 
-say "== gpu_bench $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), node $(node --version), budget ${budget}s"
+say "== gpu_bench $(date -u +%FT%TZ), git HEAD of the device copy $(git rev-parse --short HEAD 2>/dev/null || echo '?') (may lag the working tree that runs), node $(node --version), budget ${budget}s"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/nvidia-smi: /' | tee -a "$log"
 node --input-type=module -e "
 import { create } from 'webgpu';
@@ -74,6 +75,7 @@ else
   run maskrcnn_S_train 130 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train.json"
   run semfpn_S_train 80 $B segmentor --config $SEMFPN --mode train --shape 512 512 --batch 4 --backend webgpu --warmup 1 --runs 3 --json "$out/semfpn_S_train.json"
   run cls_S_fused_256 60 $B backbone --model TinyViM_S --head cls --fused --shape 224 224 --batch 256 --backend webgpu --warmup 2 --runs 5 --repeats 3 --json "$out/cls_S_fused_256.json"
+  run maskrcnn_S_train_unfused_optimizer 100 env TVD_FUSED_OPTIMIZER=0 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train_unfused_optimizer.json"
   run maskrcnn_S_infer 50 $B detector --config $MRCNN --mode infer --shape 800 1333 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_infer.json"
   run profile_backbone_B_train 70 $B profile --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_backbone_B_train.json"
   run profile_maskrcnn_S_train 120 $B profile --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_maskrcnn_S_train.json"

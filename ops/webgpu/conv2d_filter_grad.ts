@@ -10,6 +10,7 @@
 //   flat layout of the filter [KH, KW, CI, CO], so a 1x1 stride-1 filter gradient is the plain
 //   matmul x^T . dy over the flattened N*H*W.
 //   pass 1 (Conv2DFilterGradPartialProgram): 64 x 64 output tile per workgroup of 256 invocations,
+//     loads without integer division in the K loop (positions advance incrementally),
 //     each computing a 4 x 4 register block (rows ty + 16 i, columns tx + 16 j: conflict-free
 //     shared-memory reads); K (= positions) is walked in steps of 16 through shared-memory tiles
 //     As [16][64] and Bs [16][64], loaded with consecutive invocations on consecutive channels
@@ -23,6 +24,7 @@ import type { ProgramUniform, TI, WebGPUBackendLike, WebGPUProgramLike } from '.
 import { MAX_WORKGROUPS_PER_DIM, i32Fields, int32Uniforms } from './program';
 import { SplitKReduceProgram } from './split_k_reduce';
 
+// TM == TN: one invocation loads the same column index of As and Bs.
 const TM = 64;
 const TN = 64;
 const BK = 16;
@@ -79,27 +81,6 @@ export class Conv2DFilterGradPartialProgram implements WebGPUProgramLike {
       var<workgroup> As : array<f32, ${BK * TM}>;
       var<workgroup> Bs : array<f32, ${BK * TN}>;
 
-      // A[m, p]: x at filter row m = (kh, kw, ci) shifted to output position p; 0 in the padding.
-      fn loadA(m : i32, p : i32, pEnd : i32) -> f32 {
-        if (m >= uniforms.rowsM || p >= pEnd) {
-          return 0.0;
-        }
-        let ci = m % uniforms.inC;
-        let tap = m / uniforms.inC;
-        let kh = tap / uniforms.filterW;
-        let kw = tap - kh * uniforms.filterW;
-        let ow = p % uniforms.outW;
-        let q = p / uniforms.outW;
-        let oh = q % uniforms.outH;
-        let n = q / uniforms.outH;
-        let ih = oh * uniforms.strideH - uniforms.padTop + kh * uniforms.dilH;
-        let iw = ow * uniforms.strideW - uniforms.padLeft + kw * uniforms.dilW;
-        if (ih < 0 || ih >= uniforms.inH || iw < 0 || iw >= uniforms.inW) {
-          return 0.0;
-        }
-        return X[((n * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + ci];
-      }
-
       fn main() {
         let tid = i32(localIndex);
         let tx = tid % 16;
@@ -113,24 +94,64 @@ export class Conv2DFilterGradPartialProgram implements WebGPUProgramLike {
         for (var i = 0; i < 16; i = i + 1) {
           acc[i] = 0.0;
         }
+        // Loads: invocation tid fills As/Bs column mm = tid % 64 (the same for its 4 loads, as
+        // 256 % 64 == 0) at rows kk = tid / 64 + 4 r. The filter row m = (kh, kw, ci) is decomposed
+        // once; each load's position p = (n, oh, ow) is decomposed once and then advanced by BK per
+        // step, so the loop has no integer division.
+        let mm = tid % TM;
+        let m = m0 + mm;
+        let mValid = m < uniforms.rowsM;
+        let ci = m % uniforms.inC;
+        let tap = m / uniforms.inC;
+        let kh = tap / uniforms.filterW;
+        let kw = tap - kh * uniforms.filterW;
+        let offH = kh * uniforms.dilH - uniforms.padTop;
+        let offW = kw * uniforms.dilW - uniforms.padLeft;
+        let co = n0 + mm;
+        let coValid = co < uniforms.outC;
+        var pn : array<i32, 4>;
+        var poh : array<i32, 4>;
+        var pw : array<i32, 4>;
+        for (var r = 0; r < 4; r = r + 1) {
+          let p = pStart + tid / TM + 4 * r;
+          pw[r] = p % uniforms.outW;
+          let q = p / uniforms.outW;
+          poh[r] = q % uniforms.outH;
+          pn[r] = q / uniforms.outH;
+        }
         // Loop bound from uniforms only (workgroupBarrier needs uniform control flow); the last
         // chunk's extra steps load zeros.
         for (var step = 0; step < uniforms.steps; step = step + 1) {
           let k0 = pStart + step * BK;
           for (var r = 0; r < 4; r = r + 1) {
-            let l = tid + 256 * r;
-            let mm = l % TM;
-            let kk = l / TM;
-            As[kk * TM + mm] = loadA(m0 + mm, k0 + kk, pEnd);
-            let nn = l % TN;
-            let kb = l / TN;
-            let co = n0 + nn;
-            let p = k0 + kb;
-            var b = 0.0;
-            if (co < uniforms.outC && p < pEnd) {
-              b = Dy[p * uniforms.outC + co];
+            let kk = tid / TM + 4 * r;
+            let p = k0 + kk;
+            var av = 0.0;
+            var bv0 = 0.0;
+            if (p < pEnd) {
+              let ih = poh[r] * uniforms.strideH + offH;
+              let iw = pw[r] * uniforms.strideW + offW;
+              if (mValid && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
+                av = X[((pn[r] * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + ci];
+              }
+              if (coValid) {
+                bv0 = Dy[p * uniforms.outC + co];
+              }
             }
-            Bs[kb * TN + nn] = b;
+            As[kk * TM + mm] = av;
+            Bs[kk * TN + mm] = bv0;
+            // Advance this load's position by BK (divisions only when it leaves its output row).
+            pw[r] = pw[r] + BK;
+            if (pw[r] >= uniforms.outW) {
+              let rowsUp = pw[r] / uniforms.outW;
+              pw[r] = pw[r] - rowsUp * uniforms.outW;
+              poh[r] = poh[r] + rowsUp;
+              if (poh[r] >= uniforms.outH) {
+                let imgsUp = poh[r] / uniforms.outH;
+                poh[r] = poh[r] - imgsUp * uniforms.outH;
+                pn[r] = pn[r] + imgsUp;
+              }
+            }
           }
           workgroupBarrier();
           for (var kk = 0; kk < BK; kk = kk + 1) {
@@ -150,14 +171,14 @@ export class Conv2DFilterGradPartialProgram implements WebGPUProgramLike {
         }
         let base = split * uniforms.rowsM * uniforms.outC;
         for (var i = 0; i < 4; i = i + 1) {
-          let m = m0 + ty + 16 * i;
-          if (m >= uniforms.rowsM) {
+          let row = m0 + ty + 16 * i;
+          if (row >= uniforms.rowsM) {
             continue;
           }
           for (var j = 0; j < 4; j = j + 1) {
-            let co = n0 + tx + 16 * j;
-            if (co < uniforms.outC) {
-              result[base + m * uniforms.outC + co] = acc[i * 4 + j];
+            let col = n0 + tx + 16 * j;
+            if (col < uniforms.outC) {
+              result[base + row * uniforms.outC + col] = acc[i * 4 + j];
             }
           }
         }
@@ -196,11 +217,22 @@ export function conv2DBackpropFilterWebgpu(args: { inputs: { x: TI; dy: TI }; ba
   return conv2DFilterGrad(backend, inputs.x, inputs.dy, info);
 }
 
-/** The two passes on a prepared Conv2DInfo (NHWC); returns dW [KH,KW,CI,CO]. */
-export function conv2DFilterGrad(backend: WebGPUBackendLike, x: TI, dy: TI, info: tf.backend_util.Conv2DInfo, targetWorkgroups = TARGET_WORKGROUPS): TI {
+/**
+ * The two passes on a prepared Conv2DInfo (NHWC); returns dW [KH,KW,CI,CO], or the same values in
+ * `outShape` (same element count; the matmul path asks for [M, N]). x and dy are read as flat NHWC
+ * buffers, so any shapes with those layouts and element counts work.
+ */
+export function conv2DFilterGrad(
+  backend: WebGPUBackendLike,
+  x: TI,
+  dy: TI,
+  info: tf.backend_util.Conv2DInfo,
+  targetWorkgroups = TARGET_WORKGROUPS,
+  outShape: number[] = info.filterShape,
+): TI {
   const partial = new Conv2DFilterGradPartialProgram(info, targetWorkgroups);
   const parts = backend.runWebGPUProgram(partial, [x, dy], 'float32', partial.uniformData());
-  const reduce = new SplitKReduceProgram(info.filterShape, partial.splits);
+  const reduce = new SplitKReduceProgram(outShape, partial.splits);
   const out = backend.runWebGPUProgram(reduce, [parts], 'float32', reduce.uniformData());
   backend.disposeData(parts.dataId);
   return out;

@@ -1,7 +1,7 @@
 // Compares two detectors' results on the same image (e.g. two backends): the same kept set (each
 // detection of `a` pairs with one of `b` with the same label, box within `boxTol` px, score within
 // `scoreTol`), and, per pair, the thresholded masks equal up to `maskPixels` differing pixels.
-import type { DetectionResult } from '../../heads/types';
+import type { DetectionResult } from '../../structures/results';
 
 export interface DetDiff {
   /** Problems found; empty when the results agree. */

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradKernels } from '../../ops/wasm_grad_kernels';
 import { buildMaskRCNN } from '../../models/mask_rcnn_builder';
-import { saveCheckpoint } from '../../engine/checkpoint';
+import { saveCheckpoint } from '../../checkpoint';
 import { setInitSeed } from '../../nn/init';
 import { registerTinyBackbone, tinyBatch, tinyMaskRcnnConfig } from './mask_rcnn_tiny';
 

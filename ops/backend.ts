@@ -2,10 +2,10 @@
 // packages the user installs), webgpu (Dawn through the `webgpu` package, only if it finds a GPU
 // adapter), wasm, cpu. The result says which backend runs and why each better one was not used.
 import * as tf from '@tensorflow/tfjs';
-import { BackendError } from './errors';
+import { BackendError } from '../core/errors';
 // Training on wasm needs the gradient kernels tfjs-backend-wasm lacks; registering is name-based and
 // harmless for other backends.
-import { registerWasmGradKernels } from '../ops/wasm_grad_kernels';
+import { registerWasmGradKernels } from './wasm_grad_kernels';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = 'auto' | BackendName;
