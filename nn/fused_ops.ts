@@ -5,6 +5,7 @@
 // Forward values use the same primitive sequence as the composites they replace, so outputs are
 // bit-identical; gradients agree to float rounding.
 import * as tf from '@tensorflow/tfjs';
+import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from '../ops/webgpu/bn_gelu_webgpu';
 
 type Grads = tf.Tensor | tf.Tensor[];
 type Save = tf.GradSaveFunc;
@@ -55,8 +56,18 @@ const geluOp = customOp(([x], save) => {
   };
 });
 
-/** Exact (erf) GELU; saves only x for backward. */
+// On webgpu with our kernels registered: one dispatch forward, one backward (ops/webgpu/bn_gelu_webgpu.ts).
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor =>
+  tf.engine().runKernel(name, inputs as never, attrs as never) as tf.Tensor;
+
+const geluFusedOp = customOp(([x], save) => {
+  save([x]);
+  return { value: run(GELU, { x }), gradFunc: (dy, [xs]): Grads => run(GELU_GRAD, { dy, x: xs }) };
+});
+
+/** Exact (erf) GELU; saves only x for backward. Float32 on webgpu: one fused kernel each way. */
 export function geluLean<T extends tf.Tensor>(x: T): T {
+  if (x.dtype === 'float32' && fusedBnGeluActive()) return geluFusedOp(x) as T;
   return geluOp(x) as T;
 }
 
@@ -99,6 +110,7 @@ export function batchNormTrain(
   eps: number,
   act: 'none' | 'gelu' = 'none',
 ): { y: tf.Tensor4D; stats: BatchStats } {
+  if (x.dtype === 'float32' && fusedBnGeluActive()) return batchNormTrainFused(x, weight, bias, eps, act);
   let stats: BatchStats | null = null;
   const op = customOp(([xi, w, b], save) => {
     const { mean, variance } = tf.moments(xi, [0, 1, 2]);
@@ -117,6 +129,40 @@ export function batchNormTrain(
         // dx = w * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))
         const centred = tf.sub(tf.sub(dy, tf.div(dbias, n)), tf.mul(xhat, tf.div(dweight, n)));
         return [tf.mul(centred, tf.mul(inv, ws)), dweight, dbias];
+      },
+    };
+  });
+  const y = op(x, weight, bias) as tf.Tensor4D;
+  return { y, stats: stats! };
+}
+
+/**
+ * batchNormTrain on webgpu with the fused kernels: stats (2 dispatches: Welford partials + combine),
+ * normalise + affine (+ GELU) in 1; backward: per-channel sums of dy' and dy' * xhat (2) and dx (1),
+ * plus the slices that split [2, C] results into the [C] tensors callers and the tape need.
+ * Same saved tensors as the composite (x, the statistics, weight, bias); same math to float rounding.
+ */
+function batchNormTrainFused(
+  x: tf.Tensor4D,
+  weight: tf.Tensor1D,
+  bias: tf.Tensor1D,
+  eps: number,
+  act: 'none' | 'gelu',
+): { y: tf.Tensor4D; stats: BatchStats } {
+  let stats: BatchStats | null = null;
+  const attrs = { eps, act };
+  const op = customOp(([xi, w, b], save) => {
+    const st = run(BN_STATS, { x: xi });
+    const [mean, variance] = tf.unstack(st) as tf.Tensor1D[];
+    stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    save([xi, st, w, b]);
+    return {
+      value: run(BN_APPLY, { x: xi, stats: st, weight: w, bias: b }, attrs),
+      gradFunc: (dy, [xs, sts, ws, bs]): Grads => {
+        const sums = run(BN_GRAD_SUMS, { dy, x: xs, stats: sts, weight: ws, bias: bs }, attrs);
+        const dx = run(BN_GRAD_INPUT, { dy, x: xs, stats: sts, weight: ws, bias: bs, sums }, attrs);
+        const [dbias, dweight] = tf.unstack(sums);
+        return [dx, dweight, dbias];
       },
     };
   });

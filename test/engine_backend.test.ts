@@ -1,7 +1,7 @@
 // Backend selection on this machine: no tfjs-node, no GPU adapter, so auto lands on wasm.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../ops/backend';
+import { selectBackend, webgpuSubmitBatch } from '../ops/backend';
 import { BackendError } from '../core/errors';
 
 describe('selectBackend', () => {
@@ -31,5 +31,14 @@ describe('selectBackend', () => {
 
   it('cpu is always available', async () => {
     expect((await selectBackend('cpu')).name).toBe('cpu');
+  });
+});
+
+describe('webgpuSubmitBatch', () => {
+  it('defaults to 64 dispatches per submit, TVD_WEBGPU_SUBMIT_BATCH overrides, bad values are one clear error', () => {
+    expect(webgpuSubmitBatch({})).toBe(64);
+    expect(webgpuSubmitBatch({ TVD_WEBGPU_SUBMIT_BATCH: '15' })).toBe(15);
+    expect(() => webgpuSubmitBatch({ TVD_WEBGPU_SUBMIT_BATCH: '0' })).toThrow(BackendError);
+    expect(() => webgpuSubmitBatch({ TVD_WEBGPU_SUBMIT_BATCH: 'many' })).toThrow(/TVD_WEBGPU_SUBMIT_BATCH: expected a positive integer/);
   });
 });
