@@ -67,6 +67,9 @@ export const rootSchema = s.object({
   data: s.object({
     samples_per_gpu: s.int({ min: 1 }),
     workers_per_gpu: s.int({ min: 0 }),
+    /** mmdet 2.x val_dataloader / test_dataloader: test-time batch size (default 1) and workers. */
+    val_dataloader: s.object({ samples_per_gpu: s.int({ min: 1 }).optional(), workers_per_gpu: s.int({ min: 0 }).optional() }).optional(),
+    test_dataloader: s.object({ samples_per_gpu: s.int({ min: 1 }).optional(), workers_per_gpu: s.int({ min: 0 }).optional() }).optional(),
     train: DATASETS.schema(),
     val: DATASETS.schema().optional(),
     test: DATASETS.schema().optional(),

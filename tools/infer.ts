@@ -37,7 +37,7 @@ runTool(async () => {
     const img = await decodeImage(file);
     const t0 = performance.now();
     const batch = await imageBatch(det, file);
-    const r = det.model.predictBitmaps(batch)[0];
+    const r = (await det.model.predictBitmaps(batch))[0];
     const ms = performance.now() - t0;
     const name = basename(file, extname(file));
     writeFileSync(join(argv['out-dir'], `${name}.png`), encodePngRgb(drawDetections(img, r, { classes: argv.classes, scoreThr: argv['score-thr'], scale: argv.scale })));
