@@ -1,0 +1,160 @@
+// ImageNet classification: folder and list-file layouts, the DeiT eval transform, the Accuracy
+// evaluator against hand-computed values, tools/eval on a checkpoint, and a 2-iteration fine-tune.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config';
+import { saveStateDictFile } from '../checkpoint';
+import { buildDataset, buildModel, createRunner } from '../engine/build';
+import { buildEvaluator, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { SilentLogSink } from '../engine/dist/launch';
+import { type ImageNetDataset, readListFile, scanImageFolder } from '../datasets/classification/imagenet';
+import { IMAGENET_MEAN, IMAGENET_STD, centerCrop, evalTransform, roundHalfEven, shorterSideSize } from '../datasets/classification/transforms';
+import { resizeBicubicPil } from '../datasets/classification/pil_resize';
+import { AccuracyEvaluator, rankOf } from '../evaluation/evaluators/accuracy';
+import type { ImageClassifier } from '../models/image_classifier';
+import '../models/index';
+import '../datasets/register';
+
+const CONFIG = 'test/fixtures/configs/cls_tiny_folder.ts';
+
+/** A w x h RGB image whose pixel (x, y) is (x * 5 + seed, y * 7 + seed, (x + y) * 3) mod 256. */
+function pattern(w: number, h: number, seed: number): Uint8Array {
+  const d = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) d.set([(x * 5 + seed) % 256, (y * 7 + seed) % 256, ((x + y) * 3) % 256], (y * w + x) * 3);
+  return d;
+}
+
+function writePng(file: string, w: number, h: number, seed: number): void {
+  const png = new PNG({ width: w, height: h });
+  const rgb = pattern(w, h, seed);
+  for (let i = 0; i < w * h; i++) png.data.set([rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], 255], i * 4);
+  writeFileSync(file, PNG.sync.write(png));
+}
+
+let root = '';
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  root = mkdtempSync(join(tmpdir(), 'imagenet-'));
+  // 3 classes (folder names deliberately unsorted on disk), 2 train / 2 val images each; one JPEG, one
+  // upper-case extension, one non-image file and one image in a sub-folder.
+  const classes = ['n02', 'n01', 'n10'];
+  for (const split of ['train', 'val']) {
+    classes.forEach((c, ci) => {
+      mkdirSync(join(root, split, c, 'sub'), { recursive: true });
+      writePng(join(root, split, c, 'b.PNG'), 40 + ci * 4, 36, ci * 40 + (split === 'val' ? 3 : 0));
+      writePng(join(root, split, c, 'sub', 'a.png'), 36, 44, ci * 40 + 17);
+      writeFileSync(join(root, split, c, 'notes.txt'), 'not an image');
+    });
+  }
+  await sharp(Buffer.from(pattern(48, 40, 9)), { raw: { width: 48, height: 40, channels: 3 } }).jpeg({ quality: 95 }).toFile(join(root, 'val', 'n01', 'c.JPEG'));
+  writeFileSync(join(root, 'val.txt'), 'n02/b.PNG 1\nn01/c.JPEG 0\n\nn10/sub/a.png 2\n');
+});
+
+describe('ImageNet layouts', () => {
+  it('folder layout: classes are the sorted folder names; files in sorted walk order; IMG_EXTENSIONS only', () => {
+    const s = scanImageFolder(join(root, 'val'));
+    expect(s.classes).toEqual(['n01', 'n02', 'n10']);
+    expect(s.paths.map((p) => p.slice(join(root, 'val').length + 1))).toEqual([
+      'n01/b.PNG', 'n01/c.JPEG', 'n01/sub/a.png', 'n02/b.PNG', 'n02/sub/a.png', 'n10/b.PNG', 'n10/sub/a.png',
+    ]);
+    expect(Array.from(s.labels)).toEqual([0, 0, 0, 1, 1, 2, 2]);
+  });
+
+  it('list file: `path label` lines relative to data_prefix; bad lines name file and line', () => {
+    const s = readListFile(join(root, 'val.txt'), join(root, 'val'), ['n01', 'n02', 'n10']);
+    expect(s.paths).toEqual([join(root, 'val', 'n02/b.PNG'), join(root, 'val', 'n01/c.JPEG'), join(root, 'val', 'n10/sub/a.png')]);
+    expect(Array.from(s.labels)).toEqual([1, 0, 2]);
+    writeFileSync(join(root, 'bad.txt'), 'n01/c.JPEG 0\nn02/b.PNG\n');
+    expect(() => readListFile(join(root, 'bad.txt'), root)).toThrow(/bad\.txt: line 2: expected '<path> <label>'/);
+    expect(() => readListFile(join(root, 'val.txt'), root, ['a', 'b'])).toThrow(/line 4: label 2 is outside 0\.\.1/);
+  });
+});
+
+describe('eval transform (DeiT: Resize(int(size / 0.875), bicubic) -> CenterCrop -> Normalize)', () => {
+  it('sizes follow torchvision: shorter side, int() of the longer; crop offsets use Python rounding', () => {
+    expect(shorterSideSize(500, 375, 256)).toEqual({ width: 341, height: 256 });
+    expect(shorterSideSize(375, 500, 256)).toEqual({ width: 256, height: 341 });
+    expect(roundHalfEven(0.5)).toBe(0);
+    expect(roundHalfEven(1.5)).toBe(2);
+    expect(roundHalfEven(2.5)).toBe(2);
+  });
+
+  it('an image whose shorter side is already int(32 / 0.875) = 36 is only cropped and normalised', () => {
+    const img = { data: pattern(41, 36, 0), width: 41, height: 36 };
+    const out = evalTransform(img, { size: 32, cropPct: 0.875, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    expect(out.length).toBe(32 * 32 * 3);
+    // Offsets: top round(4 / 2) = 2, left round(9 / 2) = 4 (half to even).
+    for (const [y, x, c] of [[0, 0, 0], [5, 7, 1], [31, 31, 2], [16, 3, 0]]) {
+      const v = img.data[((y + 2) * 41 + (x + 4)) * 3 + c];
+      expect(out[(y * 32 + x) * 3 + c]).toBeCloseTo((v / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c], 5);
+    }
+  });
+
+  it('bicubic resize keeps a constant image constant and is the identity at the same size', () => {
+    const flat = { data: new Uint8Array(50 * 30 * 3).fill(200), width: 50, height: 30 };
+    const r = resizeBicubicPil(flat, 60, 36);
+    expect([r.width, r.height]).toEqual([60, 36]);
+    expect(r.data.every((v) => v === 200)).toBe(true);
+    const out = evalTransform(flat, { size: 32, cropPct: 0.875, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    expect(out[0]).toBeCloseTo((200 / 255 - 0.485) / 0.229, 5);
+    expect(centerCrop(r, 36).width).toBe(36);
+  });
+});
+
+describe('Accuracy (mmpretrain semantics)', () => {
+  it('top-1/top-2 on hand-made scores, ties in ascending class index', () => {
+    const ev = new AccuracyEvaluator({ labels: Int32Array.from([0, 1, 2, 2]) }, { topk: [1, 2, 5] });
+    ev.reset();
+    ev.process({ indices: [0, 1] }, [{ scores: Float32Array.from([0.7, 0.2, 0.1]) }, { scores: Float32Array.from([0.5, 0.3, 0.2]) }]);
+    // Sample 2: a tie between class 1 and 2: class 1 ranks first, so label 2 has rank 1 (top-2, not top-1).
+    ev.process({ indices: [2, 3] }, [{ scores: Float32Array.from([0.2, 0.4, 0.4]) }, { scores: Float32Array.from([0.6, 0.3, 0.1]) }]);
+    // ranks: 0, 1, 1, 2 -> top1 1/4, top2 3/4, top5 4/4
+    expect(ev.evaluate().metrics).toEqual({ 'accuracy/top1': 25, 'accuracy/top2': 75, 'accuracy/top5': 100 });
+    expect(rankOf(Float32Array.from([0.4, 0.4, 0.2]), 0)).toBe(0);
+  });
+});
+
+describe('ImageClassifier on the folder', () => {
+  it('tools/eval and the engine report the top-1 computed by hand from the logits', async () => {
+    const { cfg } = await loadConfig(CONFIG, [`data.val.data_root=${root}`, `data.train.data_root=${root}`, `data.test.data_root=${root}`]);
+    const model = buildModel(cfg) as unknown as ImageClassifier;
+    const ckpt = join(root, 'tiny.safetensors');
+    saveStateDictFile(model.module, ckpt);
+    // By hand: transform each image, forward, argmax, compare with the folder label.
+    const ds = buildDataset(cfg, 'test') as unknown as ImageNetDataset;
+    model.module.eval();
+    let correct = 0;
+    for (let i = 0; i < ds.length; i++) {
+      const { pixels, label } = await ds.sample(i, 0);
+      const logits = tf.tidy(() => model.module.forwardLogits(tf.tensor4d(pixels, [1, 32, 32, 3])) as tf.Tensor2D);
+      const v = Array.from(logits.dataSync());
+      logits.dispose();
+      if (v.indexOf(Math.max(...v)) === label) correct++;
+    }
+    const expected = (100 * correct) / ds.length;
+    const report = await inferenceOnDataset(model, evalLoader(ds as never), buildEvaluator(cfg, ds as never, []) as never);
+    expect(report.metrics['accuracy/top1']).toBeCloseTo(expected, 10);
+    expect(report.metrics['accuracy/top5']).toBe(100);
+    model.dispose();
+
+    const out = execFileSync('npx', ['tsx', 'tools/eval.ts', '--config', CONFIG, '--checkpoint', ckpt, '--backend', 'cpu', '--cfg-options', `data.test.data_root=${root}`, `data.train.data_root=${root}`, `data.val.data_root=${root}`], { encoding: 'utf8' });
+    expect(out).toContain(`accuracy/top1: ${expected.toFixed(4)}`);
+    expect(out).toContain('accuracy/top5: 100.0000');
+  }, 120_000);
+
+  it('a 2-iteration fine-tune runs, saves a checkpoint and evaluates', async () => {
+    const { cfg } = await loadConfig(CONFIG, [`data.val.data_root=${root}`, `data.train.data_root=${root}`, `data.test.data_root=${root}`]);
+    const workDir = mkdtempSync(join(tmpdir(), 'cls-train-'));
+    const runner = createRunner(cfg, { workDir, seed: 0, log: new SilentLogSink() });
+    const result = await runner.run();
+    expect(result.iter).toBe(2);
+    expect(result.metrics['accuracy/top1']).toBeGreaterThanOrEqual(0);
+    expect(result.metrics['accuracy/top5']).toBe(100);
+  }, 120_000);
+});
