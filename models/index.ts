@@ -3,3 +3,4 @@
 import './mask_rcnn_builder';
 import './seg_builder';
 import './image_classifier';
+import './classify_image';

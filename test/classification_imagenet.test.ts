@@ -18,6 +18,8 @@ import { IMAGENET_MEAN, IMAGENET_STD, centerCrop, evalTransform, roundHalfEven, 
 import { resizeBicubicPil } from '../datasets/classification/pil_resize';
 import { AccuracyEvaluator, rankOf } from '../evaluation/evaluators/accuracy';
 import type { ImageClassifier } from '../models/image_classifier';
+import { IMAGENET_CLASSES } from '../datasets/classification/imagenet_classes';
+import { readFileSync } from 'node:fs';
 import '../models/index';
 import '../datasets/register';
 
@@ -156,5 +158,22 @@ describe('ImageClassifier on the folder', () => {
     expect(result.iter).toBe(2);
     expect(result.metrics['accuracy/top1']).toBeGreaterThanOrEqual(0);
     expect(result.metrics['accuracy/top5']).toBe(100);
+  }, 120_000);
+});
+
+describe('tools/infer on a classifier', () => {
+  it('prints the top classes of an image and writes them as JSON; ImageNet names cover 1000 classes', () => {
+    expect(IMAGENET_CLASSES.length).toBe(1000);
+    expect([IMAGENET_CLASSES[0], IMAGENET_CLASSES[281], IMAGENET_CLASSES[999]]).toEqual(['tench', 'tabby', 'toilet_tissue']);
+    const outDir = join(root, 'infer');
+    const img = join(root, 'val', 'n01', 'c.JPEG');
+    const out = execFileSync('npx', ['tsx', 'tools/infer.ts', '--config', CONFIG, '--backend', 'cpu', '--out-dir', outDir, img], { encoding: 'utf8' });
+    const json = JSON.parse(readFileSync(join(outDir, 'c.json'), 'utf8'));
+    // 3 classes: the "top-5" lists all three, scores descending and summing to 1 (softmax).
+    expect(json.top5.map((p: { label: number }) => p.label).sort()).toEqual([0, 1, 2]);
+    const scores = json.top5.map((p: { score: number }) => p.score);
+    expect(scores[0]).toBeGreaterThanOrEqual(scores[1]);
+    expect(scores.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(out).toContain(`${img} (`);
   }, 120_000);
 });
