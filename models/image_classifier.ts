@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { type Infer, s } from '../core/config_schema';
 import { ConfigError } from '../core/errors';
 import { BACKBONES, type LossDict, MODELS, type TrainableModel } from '../core/registry';
+import { Rng } from '../core/rng';
 import type { Module } from '../nn/module';
+import { type MixupOptions, applyMix, drawMix, softTargetCrossEntropy } from './mixup';
 import '../backbones';
 import type { ClsResult } from '../evaluation/evaluators/accuracy';
 
@@ -31,17 +33,21 @@ export interface ClassifierBatch {
 export function labelSmoothingCrossEntropy(logits: tf.Tensor2D, labels: Int32Array, eps: number): tf.Scalar {
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits);
-    const nll = tf.neg(tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1])), 1));
+    const nll = tf.neg(tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1], 1, 0, 'float32')), 1));
     const smooth = tf.neg(tf.mean(logp, 1));
     return tf.mean(tf.add(tf.mul(nll, 1 - eps), tf.mul(smooth, eps))) as tf.Scalar;
   });
 }
 
 export class ImageClassifier implements TrainableModel<ClassifierBatch, ClsResult> {
+  /** Mixup/CutMix draws (checkpointed by the runner, so resume is exact); null without mixup. */
+  readonly rng: Rng | undefined;
   constructor(
     readonly module: ClassifierBackbone,
-    readonly opts: { labelSmoothing: number; lossWeight: number },
-  ) {}
+    readonly opts: { labelSmoothing: number; lossWeight: number; numClasses: number; mixup?: MixupOptions | null; seed?: number },
+  ) {
+    this.rng = opts.mixup ? new Rng(opts.seed ?? 0) : undefined;
+  }
 
   /**
    * Loss of the class head. With a distillation head the backbone returns (head, dist_head) in
@@ -49,9 +55,20 @@ export class ImageClassifier implements TrainableModel<ClassifierBatch, ClsResul
    * alone, and so do we (dist_head then gets no gradient).
    */
   forwardTrain(batch: ClassifierBatch): LossDict {
-    const out = this.module.forwardLogits(batch.inputs);
-    const logits = Array.isArray(out) ? out[0] : out;
-    return { loss_cls: tf.mul(labelSmoothingCrossEntropy(logits, batch.labels, this.opts.labelSmoothing), this.opts.lossWeight) as tf.Scalar };
+    const head = (x: tf.Tensor4D) => {
+      const out = this.module.forwardLogits(x);
+      return Array.isArray(out) ? out[0] : out;
+    };
+    let loss: tf.Scalar;
+    if (this.opts.mixup && this.rng) {
+      // timm: the soft targets carry the label smoothing; SoftTargetCrossEntropy scores them.
+      const [, h, w] = batch.inputs.shape;
+      const { x, targets } = applyMix(batch.inputs, batch.labels, this.opts.numClasses, this.opts.labelSmoothing, drawMix(this.rng, this.opts.mixup, h, w));
+      loss = softTargetCrossEntropy(head(x), targets);
+    } else {
+      loss = labelSmoothingCrossEntropy(head(batch.inputs), batch.labels, this.opts.labelSmoothing);
+    }
+    return { loss_cls: tf.mul(loss, this.opts.lossWeight) as tf.Scalar };
   }
 
   /** Softmax scores per image (mmpretrain's pred_score); eval mode averages head and dist_head logits first. */
@@ -80,6 +97,17 @@ export const imageClassifierSchema = s.object({
       loss_weight: s.number({ min: 0 }).optional(),
     })
     .optional(),
+  /** timm Mixup (mode 'batch'); official: mixup_alpha 0.8, cutmix_alpha 1.0, prob 1.0, switch_prob 0.5. */
+  mixup: s
+    .object({
+      mixup_alpha: s.number({ min: 0 }),
+      cutmix_alpha: s.number({ min: 0 }),
+      prob: s.number({ min: 0, max: 1 }).optional(),
+      switch_prob: s.number({ min: 0, max: 1 }).optional(),
+      seed: s.int({ min: 0 }).optional(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export type ImageClassifierConfig = Infer<typeof imageClassifierSchema> & { type: 'ImageClassifier' };
@@ -94,7 +122,18 @@ export function buildImageClassifier(cfg: ImageClassifierConfig): ImageClassifie
   }
   const loss = cfg.loss ?? { type: 'CrossEntropyLoss' as const };
   if (loss.type === 'CrossEntropyLoss' && loss.label_smooth_val) throw new ConfigError("model.loss.label_smooth_val needs type 'LabelSmoothLoss'", 'model.loss.label_smooth_val');
-  return new ImageClassifier(backbone, { labelSmoothing: loss.type === 'LabelSmoothLoss' ? (loss.label_smooth_val ?? 0.1) : 0, lossWeight: loss.loss_weight ?? 1 });
+  const m = cfg.mixup;
+  if (m && !(cls.cfg?.num_classes && cls.cfg.num_classes > 0)) {
+    backbone.dispose();
+    throw new ConfigError('model.mixup needs a backbone with num_classes > 0', 'model.mixup');
+  }
+  return new ImageClassifier(backbone, {
+    labelSmoothing: loss.type === 'LabelSmoothLoss' ? (loss.label_smooth_val ?? 0.1) : 0,
+    lossWeight: loss.loss_weight ?? 1,
+    numClasses: cls.cfg?.num_classes ?? 0,
+    mixup: m ? { mixup_alpha: m.mixup_alpha, cutmix_alpha: m.cutmix_alpha, prob: m.prob ?? 1, switch_prob: m.switch_prob ?? 0.5 } : null,
+    seed: m?.seed,
+  });
 }
 
 if (!MODELS.has('ImageClassifier')) {

@@ -16,8 +16,10 @@ import { SilentLogSink } from '../engine/dist/launch';
 import { type ImageNetDataset, readListFile, scanImageFolder } from '../datasets/classification/imagenet';
 import { IMAGENET_MEAN, IMAGENET_STD, centerCrop, evalTransform, roundHalfEven, shorterSideSize } from '../datasets/classification/transforms';
 import { resizeBicubicPil } from '../datasets/classification/pil_resize';
+import { applyMix, drawMix, sampleBeta, softTargetCrossEntropy } from '../models/mixup';
+import { Rng } from '../core/rng';
 import { AccuracyEvaluator, rankOf } from '../evaluation/evaluators/accuracy';
-import type { ImageClassifier } from '../models/image_classifier';
+import { type ImageClassifier, labelSmoothingCrossEntropy } from '../models/image_classifier';
 import { IMAGENET_CLASSES } from '../datasets/classification/imagenet_classes';
 import { readFileSync } from 'node:fs';
 import '../models/index';
@@ -176,4 +178,39 @@ describe('tools/infer on a classifier', () => {
     expect(scores.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
     expect(out).toContain(`${img} (`);
   }, 120_000);
+});
+
+describe('Mixup / CutMix (timm Mixup, mode batch)', () => {
+  it('Beta(1, 1) draws have mean 1/2; CutMix corrects lam to the pasted area; targets mix smoothed one-hots', () => {
+    const rng = new Rng(3);
+    let sum = 0;
+    for (let i = 0; i < 4000; i++) sum += sampleBeta(rng, 1, 1);
+    expect(sum / 4000).toBeCloseTo(0.5, 1);
+    const d = drawMix(new Rng(1), { mixup_alpha: 0, cutmix_alpha: 1, prob: 1, switch_prob: 0.5 }, 8, 8);
+    expect(d.box).not.toBeNull();
+    const b = d.box!;
+    expect(d.lam).toBeCloseTo(1 - ((b.y1 - b.y0) * (b.x1 - b.x0)) / 64, 12);
+    const x = tf.tensor4d(Float32Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => (i < 192 ? 1 : 2)), [2, 8, 8, 3]);
+    const out = applyMix(x, Int32Array.from([0, 2]), 3, 0.1, d);
+    const px = out.x.arraySync();
+    // Image 0 shows image 1's pixels (2) inside the box and its own (1) elsewhere.
+    expect(px[0][b.y0][b.x0][0]).toBe(b.y1 > b.y0 && b.x1 > b.x0 ? 2 : 1);
+    expect(px[0][b.y1 < 8 ? b.y1 : 0][b.x1 < 8 ? b.x1 : 0][0]).toBe(b.y1 < 8 || b.x1 < 8 ? 1 : px[0][0][0][0]);
+    // Targets: lam * [0.9333, 0.0333, 0.0333] + (1 - lam) * [0.0333, 0.0333, 0.9333] for image 0.
+    const t = out.targets.arraySync();
+    const off = 0.1 / 3;
+    expect(t[0][0]).toBeCloseTo(d.lam * (0.9 + off) + (1 - d.lam) * off, 6);
+    expect(t[0][2]).toBeCloseTo(d.lam * off + (1 - d.lam) * (0.9 + off), 6);
+    expect(t[1].reduce((a, v) => a + v, 0)).toBeCloseTo(1, 6);
+    // Mixup: x = lam * x + (1 - lam) * flip(x).
+    const m = applyMix(x, Int32Array.from([0, 2]), 3, 0, { lam: 0.25, box: null });
+    expect(m.x.arraySync()[0][3][3][1]).toBeCloseTo(0.25 * 1 + 0.75 * 2, 6);
+    // Soft-target CE with one-hot targets equals plain CE: -log softmax.
+    const ce = softTargetCrossEntropy(tf.tensor2d([[0, Math.log(3)]]), tf.tensor2d([[0, 1]])).dataSync()[0];
+    expect(ce).toBeCloseTo(-Math.log(3 / 4), 6);
+    // Label smoothing 0.1 (timm LabelSmoothingCrossEntropy): 0.9 * nll + 0.1 * mean(-log p).
+    const ls = labelSmoothingCrossEntropy(tf.tensor2d([[0, Math.log(3)]]), Int32Array.from([1]), 0.1).dataSync()[0];
+    expect(ls).toBeCloseTo(0.9 * -Math.log(3 / 4) + 0.1 * -(Math.log(1 / 4) + Math.log(3 / 4)) / 2, 6);
+    tf.dispose([x, out.x, out.targets, m.x, m.targets]);
+  });
 });
