@@ -22,6 +22,9 @@ import { AccuracyEvaluator, rankOf } from '../evaluation/evaluators/accuracy';
 import { type ImageClassifier, labelSmoothingCrossEntropy } from '../models/image_classifier';
 import { IMAGENET_CLASSES } from '../datasets/classification/imagenet_classes';
 import { readFileSync } from 'node:fs';
+import { MODELS } from '../core/registry';
+import { loadStateDict } from '../checkpoint/state_dict';
+import { fixture, tensorOf, toNHWC } from './helpers/tinyvim';
 import '../models/index';
 import '../datasets/register';
 
@@ -213,4 +216,24 @@ describe('Mixup / CutMix (timm Mixup, mode batch)', () => {
     expect(ls).toBeCloseTo(0.9 * -Math.log(3 / 4) + 0.1 * -(Math.log(1 / 4) + Math.log(3 / 4)) / 2, 6);
     tf.dispose([x, out.x, out.targets, m.x, m.targets]);
   });
+});
+
+describe('ImageClassifier with official weights', () => {
+  it('the official tiny classifier state_dict loads strictly; predict = softmax of the official logits', () => {
+    const w = fixture('tiny_cls.weights.safetensors');
+    const meta = JSON.parse(w.metadata.config);
+    const model = MODELS.build(
+      { type: 'ImageClassifier', backbone: { type: 'TinyViM', layers: meta.layers, embed_dims: meta.embed_dims, downsamples: meta.downsamples, fork_feat: false, num_classes: meta.num_classes, distillation: meta.distillation } },
+      undefined,
+    ) as unknown as ImageClassifier;
+    const report = loadStateDict(model.module, w.tensors, { strict: true });
+    expect(report.unexpected).toEqual([]);
+    model.module.eval();
+    const io = fixture('tiny_cls.io.safetensors').tensors;
+    const x = toNHWC(tensorOf(io, 'input')) as tf.Tensor4D;
+    const want = tf.softmax(tensorOf(io, 'logits') as tf.Tensor2D).arraySync() as number[][];
+    const got = model.predict({ inputs: x, labels: new Int32Array(x.shape[0]), indices: Array.from({ length: x.shape[0] }, (_, i) => i) });
+    got.forEach((r, i) => r.scores.forEach((v, j) => expect(v).toBeCloseTo(want[i][j], 4)));
+    model.dispose();
+  }, 120_000);
 });
