@@ -14,7 +14,7 @@ import { buildDataset, buildModel, createRunner } from '../engine/build';
 import { buildEvaluator, evalLoader, inferenceOnDataset } from '../engine/evaluate';
 import { SilentLogSink } from '../engine/dist/launch';
 import { type ImageNetDataset, readListFile, scanImageFolder } from '../datasets/classification/imagenet';
-import { IMAGENET_MEAN, IMAGENET_STD, centerCrop, evalTransform, roundHalfEven, shorterSideSize } from '../datasets/classification/transforms';
+import { IMAGENET_MEAN, IMAGENET_STD, centerCrop, evalTransform, randomErasing, roundHalfEven, shorterSideSize } from '../datasets/classification/transforms';
 import { resizeBicubicPil } from '../datasets/classification/pil_resize';
 import { applyMix, drawMix, sampleBeta, softTargetCrossEntropy } from '../models/mixup';
 import { Rng } from '../core/rng';
@@ -111,6 +111,20 @@ describe('eval transform (DeiT: Resize(int(size / 0.875), bicubic) -> CenterCrop
     const out = evalTransform(flat, { size: 32, cropPct: 0.875, mean: IMAGENET_MEAN, std: IMAGENET_STD });
     expect(out[0]).toBeCloseTo((200 / 255 - 0.485) / 0.229, 5);
     expect(centerCrop(r, 36).width).toBe(36);
+  });
+});
+
+describe('RandomErasing (timm, mode pixel)', () => {
+  it('erases one box of 2%..33% of the image with N(0, 1) values, or nothing with prob 0', () => {
+    const px = new Float32Array(32 * 32 * 3).fill(7);
+    randomErasing(px, 32, 32, 0, new Rng(0));
+    expect(px.every((v) => v === 7)).toBe(true);
+    randomErasing(px, 32, 32, 1, new Rng(5));
+    const erased = px.filter((v) => v !== 7).length / 3;
+    expect(erased).toBeGreaterThanOrEqual(Math.floor(0.02 * 1024) - 8);
+    expect(erased).toBeLessThanOrEqual(Math.ceil(1024 / 3) + 40);
+    const vals = px.filter((v) => v !== 7);
+    expect(Math.abs(vals.reduce((a, v) => a + v, 0) / vals.length)).toBeLessThan(0.5);
   });
 });
 

@@ -3,8 +3,8 @@
 // Published top-1: 83.3 (300 epochs), 83.6 (1000 epochs).
 // Evaluate the official checkpoint (its 'model' entry loads strictly):
 //   npx tsx tools/eval.ts --config configs/classification/tinyvim_l_in1k.ts --checkpoint <TinyViM-L.pth>
-// Training here uses mixup/cutmix with label smoothing 0.1 and no teacher; RandAugment, random
-// erasing, repeated augmentation, EMA, AGC clipping and the RegNetY-16GF hard distillation are not implemented.
+// Training here uses random erasing, mixup/cutmix with label smoothing 0.1 and no teacher; RandAugment,
+// repeated augmentation, EMA, AGC clipping and the RegNetY-16GF hard distillation are not implemented.
 import { defineConfig } from '../../core/config';
 
 export default defineConfig({

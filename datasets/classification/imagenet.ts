@@ -222,6 +222,8 @@ export interface ImageNetConfig {
   crop_pct?: number;
   mean?: number[];
   std?: number[];
+  /** Training only: RandomErasing probability (timm re_prob; official 0.25). */
+  re_prob?: number;
 }
 
 /** Builds the dataset from its config: the list file when ann_file is set, else the folder layout. */
@@ -239,6 +241,7 @@ export function buildImageNet(cfg: ImageNetConfig): ImageNetDataset {
     cropPct: cfg.crop_pct ?? 0.875,
     mean: cfg.mean ?? [...IMAGENET_MEAN],
     std: cfg.std ?? [...IMAGENET_STD],
+    reProb: cfg.re_prob ?? 0,
   });
 }
 

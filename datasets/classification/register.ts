@@ -15,6 +15,7 @@ if (!DATASETS.has('ImageNet')) {
       crop_pct: s.number({ min: 0.01, max: 1 }).optional().describedAs('eval resize = floor(img_size / crop_pct) (DeiT: 0.875)'),
       mean: s.array(s.number(), { length: 3 }).optional(),
       std: s.array(s.number({ min: 0 }), { length: 3 }).optional(),
+      re_prob: s.number({ min: 0, max: 1 }).optional().describedAs('training: timm RandomErasing probability, mode pixel (official 0.25)'),
     }),
     build: ({ type: _t, ...cfg }) => buildImageNet(cfg) as never,
     doc: 'ImageNet classification: ImageFolder layout or `<path> <label>` list file; DeiT/timm transforms',

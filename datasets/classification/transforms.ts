@@ -2,7 +2,8 @@
 // in the official TinyViM code (its data/datasets.py is DeiT's build_transform, see docs/classification.md):
 //   eval:  Resize(int(size / crop_pct), BICUBIC) on the shorter side -> CenterCrop(size) -> ToTensor -> Normalize
 //   train: RandomResizedCrop(size, scale (0.08, 1), ratio (3/4, 4/3), BICUBIC) -> RandomHorizontalFlip(0.5)
-//          -> ToTensor -> Normalize (timm's create_transform; RandAugment and RandomErasing are not implemented)
+//          -> ToTensor -> Normalize -> RandomErasing(re_prob, mode 'pixel') (timm's create_transform;
+//          RandAugment is not implemented)
 // The output is a float32 HWC array (NHWC once batched: the layout the TinyViM backbone takes).
 import type { Rng } from '../../core/rng';
 import type { RgbImage } from '../io/image';
@@ -19,6 +20,36 @@ export interface ClsTransformOptions {
   cropPct: number;
   mean: readonly number[];
   std: readonly number[];
+  /** Training: timm RandomErasing probability (official --reprob 0.25); 0 or unset: off. */
+  reProb?: number;
+}
+
+/** Standard normal draw (Box-Muller) from our stream. */
+function gaussian(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/**
+ * timm RandomErasing, mode 'pixel', one box, on a normalised float32 HWC image in place: with
+ * probability `prob`, up to 10 tries for a box of area uniform(0.02, 1/3) x H*W and aspect
+ * log-uniform in (0.3, 1/0.3) (sides rounded) that fits strictly inside; its pixels become N(0, 1)
+ * draws per channel. Our RNG, so the draws differ from Python's.
+ */
+export function randomErasing(px: Float32Array, height: number, width: number, prob: number, rng: Rng): void {
+  if (!(rng.next() < prob)) return;
+  const area = height * width;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const target = rng.uniform(0.02, 1 / 3) * area;
+    const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(1 / 0.3)));
+    const h = Math.round(Math.sqrt(target * aspect));
+    const w = Math.round(Math.sqrt(target / aspect));
+    if (w < width && h < height) {
+      const top = rng.int(0, height - h + 1);
+      const left = rng.int(0, width - w + 1);
+      for (let y = top; y < top + h; y++) for (let x = left; x < left + w; x++) for (let c = 0; c < 3; c++) px[(y * width + x) * 3 + c] = gaussian(rng);
+      return;
+    }
+  }
 }
 
 /** Python's round(): halves to even (torchvision's CenterCrop offsets use it). */
@@ -73,7 +104,8 @@ export function evalTransform(img: RgbImage, o: ClsTransformOptions): Float32Arr
 /**
  * Training transform: torchvision RandomResizedCrop(size, scale=(0.08, 1), ratio=(3/4, 4/3)) with
  * bicubic resampling (ten tries, then the central crop of the clamped ratio, as get_params), then a
- * horizontal flip with probability 0.5, then normalisation. Draws from `rng` (our stream, not torch's).
+ * horizontal flip with probability 0.5, then normalisation and, with `reProb`, RandomErasing. Draws
+ * from `rng` (our stream, not torch's).
  */
 export function trainTransform(img: RgbImage, o: ClsTransformOptions, rng: Rng): Float32Array {
   const { width: W, height: H } = img;
@@ -110,5 +142,7 @@ export function trainTransform(img: RgbImage, o: ClsTransformOptions, rng: Rng):
     }
     out = { ...out, data: d };
   }
-  return normalizeHwc(out, o.mean, o.std);
+  const px = normalizeHwc(out, o.mean, o.std);
+  if (o.reProb) randomErasing(px, o.size, o.size, o.reProb, rng);
+  return px;
 }
