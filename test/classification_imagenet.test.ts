@@ -138,6 +138,11 @@ describe('Accuracy (mmpretrain semantics)', () => {
     // ranks: 0, 1, 1, 2 -> top1 1/4, top2 3/4, top5 4/4
     expect(ev.evaluate().metrics).toEqual({ 'accuracy/top1': 25, 'accuracy/top2': 75, 'accuracy/top5': 100 });
     expect(rankOf(Float32Array.from([0.4, 0.4, 0.2]), 0)).toBe(0);
+    // Distributed evaluation passes {metas: [{index}]} one sample at a time.
+    ev.reset();
+    ev.process({ metas: [{ index: 1 }] }, [{ scores: Float32Array.from([0.1, 0.8, 0.1]) }]);
+    expect(ev.evaluate().metrics['accuracy/top1']).toBe(100);
+    expect(() => ev.process({}, [{ scores: Float32Array.from([1, 0, 0]) }])).toThrow(/no dataset index/);
   });
 });
 

@@ -124,13 +124,19 @@ export async function loadRgbLikePil(file: string): Promise<RgbImage> {
   }
 }
 
-/** One batch: images NHWC float32 [B, size, size, 3], their labels and dataset indices. */
+/**
+ * One batch: images NHWC float32 [B, size, size, 3], their labels and dataset indices (also as
+ * `metas[i].index`: distributed evaluation forwards only the batch metas to the evaluator).
+ */
 export class ClsBatch {
+  readonly metas: { index: number }[];
   constructor(
     readonly inputs: tf.Tensor4D,
     readonly labels: Int32Array,
     readonly indices: number[],
-  ) {}
+  ) {
+    this.metas = indices.map((index) => ({ index }));
+  }
   dispose(): void {
     this.inputs.dispose();
   }

@@ -14,9 +14,13 @@ export interface AccuracyGtSource {
   labels: Int32Array;
 }
 
-/** What the evaluator needs from a batch: the dataset indices of its images, in batch order. */
+/**
+ * What the evaluator needs from a batch: the dataset indices of its images, in batch order, as
+ * `indices` or as `metas[i].index` (what distributed evaluation passes on).
+ */
 export interface ClsBatchLike {
-  indices: readonly number[];
+  indices?: readonly number[];
+  metas?: readonly ({ index?: number } | undefined)[];
 }
 
 /**
@@ -54,10 +58,13 @@ export class AccuracyEvaluator implements Evaluator<ClsBatchLike, ClsResult> {
     this.ranks = [];
   }
   process(inputs: ClsBatchLike, outputs: readonly ClsResult[]): void {
-    if (!inputs.indices || inputs.indices.length !== outputs.length) throw new UserError(`Accuracy: the batch carries ${inputs.indices?.length ?? 'no'} dataset indices for ${outputs.length} predictions`);
     outputs.forEach((o, i) => {
+      const index = inputs.indices?.[i] ?? inputs.metas?.[i]?.index;
+      if (index === undefined || !(index >= 0 && index < this.gt.labels.length)) {
+        throw new UserError(`Accuracy: prediction ${i} of the batch has no dataset index within 0..${this.gt.labels.length - 1} (batch indices or metas[i].index)`);
+      }
       if (!o?.scores?.length) throw new UserError('Accuracy: a prediction has no class scores (expected {scores: Float32Array})');
-      this.ranks.push(rankOf(o.scores, this.gt.labels[inputs.indices[i]]));
+      this.ranks.push(rankOf(o.scores, this.gt.labels[index]));
     });
   }
   evaluate(): EvaluationReport {
