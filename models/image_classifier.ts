@@ -11,7 +11,7 @@ import { Rng } from '../core/rng';
 import type { Module } from '../nn/module';
 import { type MixupOptions, applyMix, drawMix, softTargetCrossEntropy } from './mixup';
 import '../backbones';
-import type { ClsResult } from '../evaluation/evaluators/accuracy';
+import type { ClsResult } from '../structures/classification';
 
 /** A module with a classification forward: NHWC [B, H, W, 3] -> logits [B, C] (a pair in training with distillation). */
 export interface ClassifierBackbone extends Module {

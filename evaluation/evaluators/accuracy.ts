@@ -3,11 +3,9 @@
 // of correct samples, reported as `accuracy/top<k>`.
 import { UserError } from '../../core/errors';
 import type { EvaluationReport, Evaluator } from '../../core/registry';
+import type { ClsResult } from '../../structures/classification';
 
-/** What a classifier predicts per image: one score per class (softmax probabilities or logits). */
-export interface ClsResult {
-  scores: Float32Array;
-}
+export type { ClsResult };
 
 /** The ground truth of a classification dataset: the label of every dataset index. */
 export interface AccuracyGtSource {
