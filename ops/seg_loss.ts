@@ -111,17 +111,26 @@ export function resizedSegAccuracy(logits: tf.Tensor4D, labels: tf.Tensor3D, ign
       correct = tf.add(correct, hits);
     }
     const valid = tf.sum(tf.cast(tf.notEqual(labels, ignoreIndex), 'float32'));
-    return tf.mul(tf.div(correct, tf.add(valid, 1.1920928955078125e-7)), 100) as tf.Scalar;
+    return mmsegAccuracyPercent(correct, valid);
   });
 }
 
-/** mmseg `accuracy` (top-1, percent): correct non-ignored pixels / (non-ignored pixels + float32 eps). */
+/**
+ * mmseg's accuracy() (mmseg/models/losses/accuracy.py): (correct + 1e-6) * 100 / (valid + 1e-6), eps
+ * on both sides "to avoid ZeroDivisionError when all pixels of an image are ignored": an all-ignored
+ * batch logs acc_seg 100, not 0.
+ */
+function mmsegAccuracyPercent(correct: tf.Tensor, valid: tf.Tensor): tf.Scalar {
+  return tf.mul(tf.add(correct, 1e-6), tf.div(100, tf.add(valid, 1e-6))) as tf.Scalar;
+}
+
+/** mmseg `accuracy` (top-1, percent): (correct non-ignored pixels + 1e-6) * 100 / (non-ignored pixels + 1e-6). */
 export function segAccuracy(logits: tf.Tensor4D, labels: tf.Tensor3D, ignoreIndex = 255): tf.Scalar {
   return tf.tidy(() => {
     const pred = tf.argMax(logits, -1);
     const valid = tf.cast(tf.notEqual(labels, ignoreIndex), 'float32');
     const correct = tf.sum(tf.mul(tf.cast(tf.equal(pred, labels), 'float32'), valid));
-    return tf.mul(tf.div(correct, tf.add(tf.sum(valid), 1.1920928955078125e-7)), 100) as tf.Scalar;
+    return mmsegAccuracyPercent(correct, tf.sum(valid));
   });
 }
 

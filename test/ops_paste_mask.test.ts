@@ -7,7 +7,7 @@ import { f32, loadOpFixture, maxAbsDiff } from './helpers/op_fixtures';
 const fx = loadOpFixture('paste_mask.json');
 const ra = loadOpFixture('roi_align.json');
 
-describe('pasteMask vs shared/fixtures/ops/paste_mask.json (mmdet _do_paste_mask)', () => {
+describe('pasteMask vs test/fixtures/ops/paste_mask.json (mmdet _do_paste_mask)', () => {
   it('probabilities within 5e-6 of grid_sample, binary >= 0.5 exact', () => {
     const [H, W] = fx.image_size_hw as [number, number];
     const boxes = f32(fx.boxes);

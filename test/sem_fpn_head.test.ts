@@ -116,6 +116,14 @@ describe('segmentation loss', () => {
     expect(segAccuracy(logits(), labels()).dataSync()[0]).toBeCloseTo(50, 4);
   });
 
+  it('acc_seg of an all-ignored batch is 100, as mmseg accuracy() with eps on both sides gives', () => {
+    const lab = tf.tensor3d([255, 255, 255, 255], [1, 2, 2], 'int32');
+    const lg = tf.randomNormal([1, 2, 2, 3]) as tf.Tensor4D;
+    expect(segAccuracy(lg, lab).dataSync()[0]).toBeCloseTo(100, 4);
+    expect(resizedSegAccuracy(tf.randomNormal([1, 1, 1, 3]) as tf.Tensor4D, lab).dataSync()[0]).toBeCloseTo(100, 4);
+    tf.dispose([lab, lg]);
+  });
+
   it('the image-by-image fused resize + loss equals resize then loss, in value and gradient', () => {
     const low = tf.randomNormal([2, 3, 4, 5]) as tf.Tensor4D;
     const lab = tf.tensor3d(Int32Array.from({ length: 2 * 12 * 16 }, (_, i) => (i % 7 === 0 ? 255 : (i * 31) % 5)), [2, 12, 16], 'int32');
