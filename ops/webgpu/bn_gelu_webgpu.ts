@@ -29,6 +29,7 @@ export const BN_STATS = 'TvdBnStats';
 export const BN_APPLY = 'TvdBnApply';
 export const BN_GRAD_SUMS = 'TvdBnGradSums';
 export const BN_GRAD_INPUT = 'TvdBnGradInput';
+export const BN_RUNNING_UPDATE = 'TvdBnRunningUpdate';
 export const GELU = 'TvdGelu';
 export const GELU_GRAD = 'TvdGeluGrad';
 
@@ -363,6 +364,36 @@ class GeluProgram extends ElementwiseProgram {
   }
 }
 
+/**
+ * TvdBnRunningUpdate: running [C], stats [2, C] -> running * keep + (stats[row] * scale) * take, i.e.
+ * PyTorch's momentum rule (keep = 1 - momentum, take = momentum) with, for the variance (row 1), the
+ * unbiased factor scale = n / (n - 1); the same f32 operations as the op-by-op update (the factors are
+ * rounded to f32 as the scalar operands were).
+ */
+class BnRunningUpdateProgram extends ElementwiseProgram {
+  readonly variableNames = ['Running', 'Stats'];
+  shaderKey = 'tvdBnRunningUpdate';
+  override readonly uniforms = 'len : i32, cols : i32, row : i32, keep : f32, take : f32, scale : f32,';
+  constructor(
+    cols: number,
+    private readonly row: number,
+    private readonly keep: number,
+    private readonly take: number,
+    private readonly scale: number,
+  ) {
+    super([cols]);
+  }
+  override uniformData(): ProgramUniform[] {
+    return [
+      ...int32Uniforms([this.len, this.outputShape[0], this.row]),
+      ...[this.keep, this.take, this.scale].map((v) => ({ type: 'float32' as const, data: [v] })),
+    ];
+  }
+  protected body(): string {
+    return 'result[i] = Running[c] * uniforms.keep + (Stats[uniforms.row * uniforms.cols + c] * uniforms.scale) * uniforms.take;';
+  }
+}
+
 /** Pass 1 of TvdBnGradSums: Partials [splits, 2 * C] = per split sum(dy') (first C) and sum(dy' * xhat). */
 class BnGradPartialProgram implements WebGPUProgramLike {
   readonly variableNames: string[];
@@ -484,6 +515,13 @@ function bnGradInput(a: Args): TI {
   return be(a).runWebGPUProgram(p, ins, 'float32', p.uniformData());
 }
 
+function bnRunningUpdate(a: Args): TI {
+  const { running, stats } = a.inputs;
+  const at = a.attrs as { row: number; keep: number; take: number; scale: number };
+  const p = new BnRunningUpdateProgram(running.shape[0], at.row, at.keep, at.take, at.scale);
+  return be(a).runWebGPUProgram(p, [running, stats], 'float32', p.uniformData());
+}
+
 function gelu(a: Args): TI {
   const p = new GeluProgram(a.inputs.x.shape as number[], false);
   return be(a).runWebGPUProgram(p, [a.inputs.x], 'float32', p.uniformData());
@@ -499,6 +537,7 @@ const KERNELS: Record<string, (a: Args) => TI> = {
   [BN_APPLY]: bnApply,
   [BN_GRAD_SUMS]: bnGradSums,
   [BN_GRAD_INPUT]: bnGradInput,
+  [BN_RUNNING_UPDATE]: bnRunningUpdate,
   [GELU]: gelu,
   [GELU_GRAD]: geluGrad,
 };
