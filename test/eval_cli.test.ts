@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../datasets/io/image';
+import { readCheckpoint } from '../checkpoint';
 
 const DET_CFG = 'configs/demo/mask_rcnn_tinyvim_s_fpn_shapes.ts';
 const SEG_CFG = 'configs/demo/fpn_tinyvim_s_shapes.ts';
@@ -111,6 +112,15 @@ describe('tools/eval', () => {
   it('Mask R-CNN: COCO summaries, classwise tables, results files tools/coco_eval re-scores, drawn PNGs', async () => {
     const work = join(dir, 'det_work');
     ok(tool('train', ['--config', DET_CFG, '--work-dir', work, '--backend', 'wasm', '--cfg-options', ...detOpts]));
+    // Training checkpoints carry the class names (mmdet meta.CLASSES); tools/infer captions with them.
+    const classes = readCheckpoint(join(work, 'latest.safetensors')).meta?.CLASSES as string[];
+    expect(classes.length).toBeGreaterThan(0);
+    const inferDir = join(dir, 'det_infer');
+    const firstVal = join(coco, 'val', readdirSync(join(coco, 'val')).sort()[0]);
+    const inferOut = ok(tool('infer', ['--config', DET_CFG, '--checkpoint', join(work, 'latest.safetensors'), '--backend', 'wasm', '--out-dir', inferDir, firstVal, '--cfg-options', ...detOpts]));
+    expect(inferOut).toContain(`class names: checkpoint meta.CLASSES (${classes.length})`);
+    const inferJson = JSON.parse(readFileSync(join(inferDir, readdirSync(inferDir).find((f) => f.endsWith('.json'))!), 'utf8'));
+    expect(inferJson.label_names).toEqual(inferJson.labels.map((l: number) => classes[l]));
     const outJson = join(dir, 'det_out', 'results.json');
     const show = join(dir, 'det_show');
     const out = ok(
