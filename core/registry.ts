@@ -116,6 +116,11 @@ export interface BuiltDataset<Batch = unknown, Result = unknown> {
   loader(opts: LoaderOptions): DataLoader<Batch>;
   /** Computes metrics (e.g. {'bbox_mAP': 0.42}) from one prediction per sample, in dataset order. */
   evaluate?(results: Result[], opts: { metric: string[] }): Promise<Record<string, number>> | Record<string, number>;
+  /**
+   * Throws a UserError when `evaluate` would reject these metric names; called before training or
+   * inference starts, so a wrong `evaluation.metric` is reported at once.
+   */
+  checkMetric?(metric: string[]): void;
 }
 
 export interface DatasetBuildContext {

@@ -4,7 +4,8 @@
 // and __metadata__ {format, meta: JSON {iter, epoch, inner_iter, config, rng, scheduler, optimizer,
 // seed, metrics, ...}}. Files are written to a temporary name and renamed, so a crash mid-write leaves
 // the previous checkpoint intact.
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { fileError, writeFileAtomic as writeAtomic } from '../core/fsio';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from '../core/errors';
@@ -42,18 +43,46 @@ async function toRaw(t: tf.Tensor): Promise<{ shape: number[]; data: Float32Arra
   return { shape: t.shape, data: (await t.data()) as Float32Array | Int32Array | Uint8Array };
 }
 
-/** Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename. */
+/** The temp name a process writes `path` under before renaming: `.<name>.tmp-<pid>`. */
+export function tempPathFor(path: string, pid = process.pid): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${pid}`);
+}
+
+/**
+ * Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename. A failure (full
+ * disk, permissions) removes the partial temp file, leaves `path` as it was and throws FileError.
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const fd = openSync(tmp, 'w');
+  writeAtomic(path, bytes, tempPathFor(path));
+}
+
+function pidAlive(pid: number): boolean {
   try {
-    let off = 0;
-    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  renameSync(tmp, path);
+}
+
+/**
+ * Removes `.<name>.tmp-<pid>` files in `workDir` left by processes that no longer run (a run killed
+ * mid-write); files of live processes (another run writing now) are kept. Returns the removed paths.
+ */
+export function removeStaleTempFiles(workDir: string): string[] {
+  if (!existsSync(workDir)) return [];
+  const removed: string[] = [];
+  for (const f of readdirSync(workDir)) {
+    const m = /^\..+\.tmp-(\d+)$/.exec(f);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || pidAlive(pid)) continue;
+    const p = join(workDir, f);
+    rmSync(p, { force: true });
+    removed.push(p);
+  }
+  return removed;
 }
 
 export async function serializeCheckpoint(module: Module, optimizer: Optimizer | null, meta: CheckpointMeta): Promise<Buffer> {
@@ -87,7 +116,7 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new CheckpointError(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError(e, path, 'read the checkpoint');
   }
   let file;
   try {
@@ -115,6 +144,31 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
     } else if (!ours) stateDict.set(k, t);
   }
   return { meta, stateDict, optimizerState };
+}
+
+/** Names of float tensors holding NaN or Inf (state_dict keys, then `optimizer.<param>.<buffer>`). */
+export function nonFiniteTensors(ck: LoadedCheckpoint): string[] {
+  const bad: string[] = [];
+  const hasBad = (t: RawTensor) => {
+    if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) return false;
+    for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) return true;
+    return false;
+  };
+  for (const [k, t] of ck.stateDict) if (hasBad(t)) bad.push(k);
+  for (const [n, k, t] of ck.optimizerState) if (hasBad(t)) bad.push(`optimizer.${n}.${k}`);
+  return bad;
+}
+
+/**
+ * Refuses a checkpoint with NaN/Inf values (a diverged run saved as if it were good): evaluating or
+ * resuming it only spreads the NaNs. Throws CheckpointError naming the first tensors; `override`
+ * names the flag that skips the check.
+ */
+export function assertFiniteCheckpoint(ck: LoadedCheckpoint, path: string, override = '--allow-nonfinite'): void {
+  const bad = nonFiniteTensors(ck);
+  if (bad.length) {
+    throw new CheckpointError(`${path}: ${bad.length} tensor(s) hold NaN/Inf values (first: ${listSome(bad, 3)}); the run that wrote it diverged. Use an earlier checkpoint, or pass ${override} to load it anyway`);
+  }
 }
 
 export interface LoadReport {
@@ -201,16 +255,21 @@ export function loadOptimizerState(module: Module, optimizer: Optimizer, ckpt: L
 
 /** Points `linkPath` at `target` atomically: a relative symlink when possible, else a hard link. */
 export function updateLink(linkPath: string, target: string, kind: 'symlink' | 'hardlink' = 'symlink'): void {
-  const tmp = join(dirname(linkPath), `.${basename(linkPath)}.tmp-${process.pid}`);
-  rmSync(tmp, { force: true });
-  if (kind === 'symlink') {
-    try {
-      symlinkSync(basename(target), tmp);
-    } catch {
-      linkSync(target, tmp);
-    }
-  } else linkSync(target, tmp);
-  renameSync(tmp, linkPath);
+  const tmp = tempPathFor(linkPath);
+  try {
+    rmSync(tmp, { force: true });
+    if (kind === 'symlink') {
+      try {
+        symlinkSync(basename(target), tmp);
+      } catch {
+        linkSync(target, tmp);
+      }
+    } else linkSync(target, tmp);
+    renameSync(tmp, linkPath);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw fileError(e, linkPath, `point it at ${basename(target)}`);
+  }
 }
 
 /** The checkpoint to resume from in a work dir: `latest.safetensors`, else the newest iter_/epoch_ file. */

@@ -25,7 +25,11 @@ export abstract class Optimizer {
     if (!m) this.state.set(name, (m = new Map()));
     const v = m.get(key);
     if (v) return { v, fresh: false };
-    const nv = tf.variable(init(), false);
+    // The variable takes its own reference to the initial value's data, so the initial tensor is
+    // disposed here (a clone made outside a tidy, as in loadState, would otherwise leak).
+    const initial = init();
+    const nv = tf.variable(initial, false);
+    initial.dispose();
     m.set(key, nv);
     return { v: nv, fresh: true };
   }
@@ -37,7 +41,10 @@ export abstract class Optimizer {
     return out;
   }
 
-  /** Restores state from tensors in our layout; `steps` is the completed step count. */
+  /**
+   * Restores state from tensors in our layout; `steps` is the completed step count. The caller keeps
+   * ownership of `entries` (values are copied into the optimizer's own variables).
+   */
   loadState(entries: [string, string, tf.Tensor][], steps: number): void {
     const byName = new Map(this.params.map((p) => [p.name, p]));
     for (const [name, key, t] of entries) {
@@ -51,6 +58,13 @@ export abstract class Optimizer {
       else this.buffer(name, key, () => t.clone());
     }
     this.steps = steps;
+  }
+
+  /** Live tensors the optimizer owns (its state variables). */
+  numTensors(): number {
+    let n = 0;
+    for (const m of this.state.values()) n += m.size;
+    return n;
   }
 
   dispose(): void {

@@ -31,13 +31,26 @@ export interface CocoDatasetEvaluation extends CocoMetrics {
  */
 export function evaluateCocoDetections(source: CocoSource, results: readonly InstanceResult[], metric: readonly string[]): CocoDatasetEvaluation {
   const types = (metric.length ? metric : ['bbox']) as string[];
-  for (const t of types) if (t !== 'bbox' && t !== 'segm') throw new UserError(`evaluation.metric '${t}' is not supported for CocoDataset (expected 'bbox' and/or 'segm')`);
+  checkCocoMetric(types);
   if (results.length !== source.length) throw new UserError(`CocoDataset.evaluate: ${results.length} results for ${source.length} images`);
   if (types.includes('segm') && results.some((r) => r.scores.length > 0 && !r.masks)) throw new UserError("evaluation.metric 'segm' needs mask results (the model has no mask head)");
   const ids = results.map((_, i) => source.imageInfo(i).id);
   const rows = resultsToCoco([...results], ids, (l) => source.labelToCatId(l));
   const iouTypes = types as IouType[];
   return { ...evaluateCocoRows(source.coco as never, rows, iouTypes), rows, iouTypes };
+}
+
+/**
+ * Throws UserError unless every name is a COCO iou type mmdet's CocoDataset evaluates ('bbox',
+ * 'segm'); runs before training/inference so a typo costs nothing.
+ */
+export function checkCocoMetric(metric: readonly string[]): void {
+  for (const t of metric) {
+    if (t !== 'bbox' && t !== 'segm') {
+      const hint = /map|ap/i.test(t) ? " (mmdetection's CocoDataset computes mAP for 'bbox' and 'segm')" : '';
+      throw new UserError(`evaluation.metric '${t}' is not supported for CocoDataset: expected 'bbox' and/or 'segm'${hint}`);
+    }
+  }
 }
 
 /** mmdet's per-category AP table for each evaluated iou type (none for a type without detections). */
@@ -65,7 +78,10 @@ export function installDetDatasetEvaluate(): void {
       build: (cfg: Parameters<typeof entry.build>[0], ctx: Parameters<typeof entry.build>[1]) => {
         const built = entry.build(cfg, ctx) as BuiltDataset<unknown, InstanceResult> & { raw?: CocoSource };
         const source = built.raw;
-        if (!built.evaluate && source && source.task === 'det') built.evaluate = (results, opts) => evaluateCocoDataset(source, results, opts.metric);
+        if (!built.evaluate && source && source.task === 'det') {
+          built.evaluate = (results, opts) => evaluateCocoDataset(source, results, opts.metric);
+          built.checkMetric = checkCocoMetric;
+        }
         return built as BuiltDataset;
       },
     } as typeof entry,

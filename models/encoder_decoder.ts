@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import type { TrainableModel } from '../core/registry';
 import { UserError } from '../core/errors';
+import type { Rng } from '../core/rng';
 import type { ImgMeta, SegBatch } from '../datasets/types';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
@@ -92,6 +93,11 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   readonly ignoreIndex: number;
   readonly loss: Required<Omit<SegLossCfg, 'use_sigmoid'>>;
   testCfg: SegTestCfg;
+
+  /** The training-time random stream (the decode head's Dropout2d masks); checkpointed by the runner. */
+  get rng(): Rng {
+    return this.module.decodeHead.rng;
+  }
 
   constructor(opts: EncoderDecoderOptions) {
     checkFpnInChannels(opts.backbone.channels, opts.neck.inChannels);

@@ -63,10 +63,15 @@ interface SegSource {
   raw(index: number): RawSample;
 }
 
-/** Evaluates results in dataset order against the dataset's label maps; `metric` must be ['mIoU']. */
-export function evaluateSegDataset(source: SegSource, results: readonly SegResult[], metric: readonly string[]): SegEvaluation {
+/** Throws UserError unless every metric name is one mmseg computes here ('mIoU'). */
+export function checkSegMetric(metric: readonly string[]): void {
   const bad = metric.filter((m) => m !== 'mIoU');
   if (bad.length) throw new UserError(`evaluation.metric: '${bad[0]}' is not supported for segmentation (expected 'mIoU')`);
+}
+
+/** Evaluates results in dataset order against the dataset's label maps; `metric` must be ['mIoU']. */
+export function evaluateSegDataset(source: SegSource, results: readonly SegResult[], metric: readonly string[]): SegEvaluation {
+  checkSegMetric(metric);
   if (results.length !== source.length) throw new UserError(`${results.length} results for a dataset of ${source.length} images`);
   const gtFiles: string[] = [];
   let reduce = false;
@@ -114,6 +119,7 @@ export function installSegDatasetEvaluate(): void {
         const source = built.raw;
         if (!built.evaluate && source && source.task === 'seg') {
           built.evaluate = (results, opts) => evaluateSegDataset(source, results, opts.metric).metrics;
+          built.checkMetric = checkSegMetric;
         }
         return built as BuiltDataset;
       },

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../core/backend';
 import { UserError } from '../core/errors';
+import { fileError } from '../core/fsio';
 
 /**
  * Modules that register the project's model, dataset and transform types. Each is imported if it
@@ -27,19 +28,33 @@ export async function setupBackend(request: string): Promise<string> {
 }
 
 /**
- * Runs a CLI main function: user errors (bad config, checkpoint, flags, backend) print one line and
- * exit 1; anything else is a bug and prints its stack.
+ * Runs a CLI main function: user errors (bad config, checkpoint, flags, backend) and file-system
+ * errors the environment causes (ENOSPC, EACCES, ENOENT... with the file named) print one line and
+ * exit 1; anything else is a bug and prints its stack. `cleanup` runs before exiting on an error.
  */
-export function runTool(main: () => Promise<number | void>): void {
+export function runTool(main: () => Promise<number | void>, cleanup?: () => void): void {
+  const fail = (code: number) => {
+    try {
+      cleanup?.();
+    } catch {
+      // best effort: the error being reported matters more
+    }
+    process.exit(code);
+  };
   main().then(
     (code) => process.exit(code ?? 0),
     (e: unknown) => {
       if (e instanceof UserError || (e as Error)?.name === 'SafetensorsError') {
         process.stderr.write(`\nerror: ${(e as Error).message}\n`);
-        process.exit(1);
+        return fail(1);
+      }
+      const errno = e as NodeJS.ErrnoException;
+      if (typeof errno?.code === 'string' && typeof errno.path === 'string') {
+        process.stderr.write(`\nerror: ${fileError(e, errno.path, errno.syscall ?? 'access it').message}\n`);
+        return fail(1);
       }
       process.stderr.write(`\ninternal error: ${(e as Error)?.stack ?? String(e)}\n`);
-      process.exit(2);
+      fail(2);
     },
   );
 }

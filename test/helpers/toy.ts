@@ -2,6 +2,7 @@
 // 8x8 images whose class is the brightest quadrant. Registered explicitly by `registerToy()`.
 import * as tf from '@tensorflow/tfjs';
 import { s } from '../../core/config_schema';
+import { UserError } from '../../core/errors';
 import { type BuiltDataset, DATASETS, type DataLoader, type LoaderOptions, MODELS, type TrainableModel } from '../../core/registry';
 import { BatchNorm2d, Conv2d, Linear } from '../../nn/layers';
 import { Module } from '../../nn/module';
@@ -133,8 +134,12 @@ export class ToyDataset implements BuiltDataset<ToyBatch, number> {
     };
   }
 
+  checkMetric(metric: string[]): void {
+    for (const m of metric) if (m !== 'accuracy') throw new UserError(`evaluation.metric '${m}' is not supported for ToyDataset (expected 'accuracy')`);
+  }
+
   evaluate(results: number[], opts: { metric: string[] }): Record<string, number> {
-    for (const m of opts.metric) if (m !== 'accuracy') throw new Error(`ToyDataset: unknown metric '${m}'`);
+    this.checkMetric(opts.metric);
     let ok = 0;
     results.forEach((p, i) => (ok += p === this.labels[i] ? 1 : 0));
     return { accuracy: ok / results.length };
