@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { CheckpointError } from './errors';
 import { type RawTensor, readSafetensors, writeSafetensors } from './safetensors';
 import { readTorchZip } from './pth';
-import { looksLikeZip } from './zip';
+import { looksLikeZip, ZipError } from './zip';
 import type { Module } from '../nn/module';
 import { type LoadReport, loadStateDict, selectPrefix, stateDict } from '../nn/state_dict';
 
@@ -50,7 +50,18 @@ function unwrap(root: unknown, source: string): { tensors: Map<string, RawTensor
 /** Parses a checkpoint already in memory; `source` names it in errors. */
 export function parseStateDict(buf: Uint8Array, source = '<buffer>'): StateDictFile {
   if (looksLikeZip(buf)) {
-    const { root } = readTorchZip(buf, source);
+    let root: unknown;
+    try {
+      ({ root } = readTorchZip(buf, source));
+    } catch (e) {
+      // A truncated or damaged download: the zip reader's structural errors (and reads past the end
+      // of the buffer) say so in one line; our own refusals (CheckpointError) pass through.
+      if (e instanceof ZipError || e instanceof RangeError) {
+        const detail = (e as Error).message.startsWith(`${source}: `) ? (e as Error).message.slice(source.length + 2) : (e as Error).message;
+        throw new CheckpointError(`${source}: truncated or corrupt torch checkpoint (${detail}); download or save it again`);
+      }
+      throw e;
+    }
     return { ...unwrap(root, source), format: 'pth', metadata: {} };
   }
   if (looksLikeSafetensors(buf)) {

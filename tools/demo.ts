@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
 import { UserError } from '../core/errors';
 import { createRunner, buildDataset } from '../engine/build';
+import { resolvePath } from '../datasets/base';
 import { FileLogSink } from '../engine/log_writer';
 import { predictAll } from '../engine/evaluate';
 import { writeShapesCoco } from '../datasets/synthetic/write';
@@ -49,8 +50,9 @@ runTool(async () => {
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
   // Generate the dataset where the config reads it (the folder above its annotations/), unless present.
-  const trainAnn = (cfg.data.train as { ann_file?: string }).ann_file;
-  if (!trainAnn) throw new UserError(`${argv.config}: data.train.ann_file is required by the demo`);
+  const train = cfg.data.train as { ann_file?: string; data_root?: string };
+  if (!train.ann_file) throw new UserError(`${argv.config}: data.train.ann_file is required by the demo`);
+  const trainAnn = resolvePath(train.data_root, train.ann_file);
   const dataRoot = dirname(dirname(trainAnn));
   if (!existsSync(trainAnn)) {
     // 600 training and 100 validation scenes, sides 96..128 px (4 shape classes, some crowd regions).

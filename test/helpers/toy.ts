@@ -41,12 +41,15 @@ export class ToyClassifier implements TrainableModel<ToyBatch, number> {
     readonly numClasses: number,
     /** Test hook: the loss becomes NaN from this forward call on (1-based); 0 disables. */
     readonly nanFromIter = 0,
+    /** Test hook: the input images become NaN from this forward call on (BN statistics turn NaN); 0 disables. */
+    readonly nanInputFromIter = 0,
   ) {
     this.module = new ToyNet(width, numClasses);
   }
   forwardTrain(batch: ToyBatch): Record<string, tf.Scalar> {
     this.calls++;
-    const logits = this.module.forward(batch.images);
+    const images = this.nanInputFromIter > 0 && this.calls >= this.nanInputFromIter ? tf.mul(batch.images, NaN) : batch.images;
+    const logits = this.module.forward(images as tf.Tensor4D);
     const onehot = tf.oneHot(batch.labels, this.numClasses);
     let loss = tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
     if (this.nanFromIter > 0 && this.calls >= this.nanFromIter) loss = tf.mul(loss, NaN) as tf.Scalar;
@@ -150,8 +153,8 @@ export class ToyDataset implements BuiltDataset<ToyBatch, number> {
 export function registerToy(): void {
   if (!MODELS.has('ToyClassifier')) {
     MODELS.register('ToyClassifier', {
-      schema: s.object({ width: s.int({ min: 1 }), num_classes: s.int({ min: 2 }), nan_from_iter: s.int({ min: 0 }).optional() }),
-      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0),
+      schema: s.object({ width: s.int({ min: 1 }), num_classes: s.int({ min: 2 }), nan_from_iter: s.int({ min: 0 }).optional(), nan_input_from_iter: s.int({ min: 0 }).optional() }),
+      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0, cfg.nan_input_from_iter ?? 0),
       doc: 'test-only conv classifier',
     });
   }
