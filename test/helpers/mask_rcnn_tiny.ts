@@ -17,7 +17,16 @@ export class TinyConvBackbone extends Module {
       this.child(`conv${i}`, new Conv2d(i === 0 ? 3 : outChannels[i - 1], c, i === 0 ? 4 : 3, { stride: i === 0 ? 4 : 2, padding: i === 0 ? 0 : 1 })),
     );
   }
+  /** The same features under the name segmentors use (fork_feat backbones). */
+  forwardFeatures(x: tf.Tensor4D): tf.Tensor4D[] {
+    return this.features(x);
+  }
+
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    return this.features(x);
+  }
+
+  private features(x: tf.Tensor4D): tf.Tensor4D[] {
     const outs: tf.Tensor4D[] = [];
     let h = x;
     for (const c of this.convs) {
