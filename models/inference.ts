@@ -2,9 +2,9 @@
 // pipeline on one image file, return its detections at the original image size.
 import { loadConfig } from '../core/config';
 import type { Config } from '../core/config_root';
-import { ConfigError } from '../core/errors';
+import { ConfigError, UserError } from '../core/errors';
 import { MODELS } from '../core/registry';
-import { readCheckpoint, loadStateDict } from '../engine/checkpoint';
+import { assertFiniteCheckpoint, readCheckpoint, loadStateDict } from '../engine/checkpoint';
 import { buildPipeline, type Pipeline } from '../datasets/pipeline';
 import { collate } from '../datasets/collate';
 import type { DetBatch } from '../datasets/types';
@@ -16,6 +16,21 @@ export interface Detector {
   model: MaskRCNN;
   cfg: Config;
   pipeline: Pipeline;
+  /** What the weights are, for the user: the checkpoint and its training position, or 'random'. */
+  weights: string;
+}
+
+export interface InitDetectorOptions {
+  /** Build with random weights when no checkpoint is given (default: refused, the output would be noise). */
+  allowRandomWeights?: boolean;
+}
+
+/** Model config without the backbone's init_cfg: a checkpoint replaces every weight anyway. */
+function withoutBackboneInit(model: Config['model']): Config['model'] {
+  const m = model as unknown as { backbone?: Record<string, unknown> };
+  if (!m.backbone || !('init_cfg' in m.backbone)) return model;
+  const { init_cfg: _drop, ...backbone } = m.backbone;
+  return { ...(model as object), backbone } as unknown as Config['model'];
 }
 
 /** The test (else val) pipeline of a config, without annotation loading (a bare image has none). */
@@ -25,14 +40,29 @@ export function testPipelineOf(cfg: Config, file = 'config'): Pipeline {
   return buildPipeline(split.pipeline.filter((t) => (t as { type?: string }).type !== 'LoadAnnotations'));
 }
 
-/** Builds the model of a config file and loads a checkpoint (strictly) when given. */
-export async function initDetector(configFile: string, checkpoint?: string | null, cfgOptions: string[] = []): Promise<Detector> {
+/**
+ * Builds the model of a config file and loads a checkpoint (strictly). As mmdet's init_detector
+ * (which sets `model.pretrained = None`), the backbone's ImageNet init_cfg is skipped when a
+ * checkpoint is given. Without a checkpoint it throws UserError unless `allowRandomWeights`; with
+ * one holding NaN/Inf it throws CheckpointError.
+ */
+export async function initDetector(configFile: string, checkpoint?: string | null, cfgOptions: string[] = [], opts: InitDetectorOptions = {}): Promise<Detector> {
   const { cfg } = await loadConfig(configFile, cfgOptions);
-  const model = MODELS.build(cfg.model, undefined, 'model');
+  if (!checkpoint && !opts.allowRandomWeights) {
+    throw new UserError(`${configFile}: no checkpoint given, so the weights would be random and the detections noise; give a checkpoint (tools/infer --checkpoint <file>) or allow random weights explicitly (--allow-random-weights)`);
+  }
+  const model = MODELS.build(checkpoint ? withoutBackboneInit(cfg.model) : cfg.model, undefined, 'model');
   if (!(model instanceof MaskRCNN)) throw new ConfigError(`${configFile}: model.type is '${cfg.model.type}', not a detector`, 'model.type', configFile);
-  if (checkpoint) loadStateDict(model.module, readCheckpoint(checkpoint).stateDict, { strict: true, source: checkpoint });
+  let weights = 'random (no checkpoint)';
+  if (checkpoint) {
+    const ck = readCheckpoint(checkpoint);
+    assertFiniteCheckpoint(ck, checkpoint);
+    loadStateDict(model.module, ck.stateDict, { strict: true, source: checkpoint });
+    const at = ck.meta ? `, trained to iter ${ck.meta.iter} (epoch ${ck.meta.epoch})` : '';
+    weights = `${checkpoint} (${ck.stateDict.size} tensors${at})`;
+  }
   model.module.eval();
-  return { model, cfg, pipeline: testPipelineOf(cfg, configFile) };
+  return { model, cfg, pipeline: testPipelineOf(cfg, configFile), weights };
 }
 
 /** The test-pipeline batch of one image file. */

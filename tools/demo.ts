@@ -89,7 +89,7 @@ runTool(async () => {
 
   const visDir = join(workDir, 'vis');
   mkdirSync(visDir, { recursive: true });
-  const det = { model, cfg, pipeline: testPipelineOf(cfg, argv.config) };
+  const det = { model, cfg, pipeline: testPipelineOf(cfg, argv.config), weights: 'trained by this demo' };
   for (let i = 0; i < Math.min(argv.examples, raw.length); i++) {
     const file = join(raw.imgPrefix, raw.imageInfo(i).file_name);
     const r = model.predictBitmaps(await imageBatch(det, file))[0];

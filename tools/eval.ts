@@ -2,7 +2,7 @@
 // CocoDataset get COCO bbox/segm summaries (and mmdet's classwise tables), segmentors mmseg's mIoU
 // table; any other model/dataset pair the dataset's own evaluate().
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
@@ -11,17 +11,19 @@ import type { BuiltDataset, TrainableModel } from '../core/registry';
 import type { RawDataset } from '../datasets/base';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { buildDataset, buildModel } from '../engine/build';
-import { loadStateDict, readCheckpoint } from '../engine/checkpoint';
+import { assertFiniteCheckpoint, loadStateDict, readCheckpoint } from '../engine/checkpoint';
 import { predictAll } from '../engine/evaluate';
 import { writeCocoResultFiles } from '../models/coco_results';
-import { type CocoSource, classwiseTables, evaluateCocoDetections } from '../models/det_evaluation';
+import { type CocoSource, checkCocoMetric, classwiseTables, evaluateCocoDetections } from '../models/det_evaluation';
 import type { SegResult } from '../models/encoder_decoder';
 import type { InstanceResult } from '../models/mask_rcnn';
 import { instanceResultBitmaps } from '../models/mask_encoding';
-import { evaluateSegDataset } from '../models/seg_evaluation';
+import { checkSegMetric, evaluateSegDataset } from '../models/seg_evaluation';
 import { defaultPalette, writeSegVisualization } from '../visualization/seg_overlay';
 import { drawDetections } from './lib/draw_detections';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { checkRange, failWithHints, knownFlags } from './lib/args';
+import { checkWritableDir } from './lib/paths';
+import { BACKEND_CHOICES, importRegistrations, runTool, setupBackend } from './train_common';
 
 interface Args {
   config: string;
@@ -89,14 +91,17 @@ async function evalSegmentation(a: Args, source: RawDataset, results: SegResult[
 }
 
 runTool(async () => {
-  const argv = await yargs(hideBin(process.argv))
+  const parser = yargs(hideBin(process.argv))
     .scriptName('tools/eval')
+    .command('$0 [config] [checkpoint]', 'Evaluates a checkpoint', (y) =>
+      y
+        .positional('config', { type: 'string', describe: 'config file; also --config <file>' })
+        .positional('checkpoint', { type: 'string', describe: 'checkpoint (.safetensors) to evaluate, loaded strictly; also --checkpoint <file>' }),
+    )
     .usage(
-      '$0 --config <file> --checkpoint <file> [options]\n\nEvaluates a checkpoint on data.test (or data.val) with the metrics of cfg.evaluation.metric:\n' +
+      '$0 --config <file> --checkpoint <file> [options]   (or mmdetection style: $0 <config> <checkpoint> [--eval bbox segm])\n\nEvaluates a checkpoint on data.test (or data.val) with the metrics of cfg.evaluation.metric:\n' +
         'COCO bbox/segm (pycocotools summaries) for detectors, aAcc/mIoU/mAcc with the per-class table for segmentors.',
     )
-    .option('config', { type: 'string', demandOption: true, describe: 'config file' })
-    .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint (.safetensors) to evaluate; loaded strictly' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
     .option('out', {
       type: 'string',
@@ -107,31 +112,41 @@ runTool(async () => {
     .option('show-dir', { type: 'string', describe: 'draw predictions on the original images as <dir>/<image name>.png (boxes, masks, labels, scores; or the colour-coded label map blended with the image)' })
     .option('show-score-thr', { type: 'number', default: 0.3, describe: 'detections drawn by --show-dir: score >= this' })
     .option('classwise', { type: 'boolean', default: false, describe: "detectors: also print mmdetection's per-category AP table per iou type" })
-    .option('metric', { type: 'string', array: true, describe: 'metrics to compute (default: cfg.evaluation.metric)' })
+    .option('metric', { type: 'string', array: true, alias: 'eval', describe: 'metrics to compute (default: cfg.evaluation.metric); mmdetection\'s --eval bbox segm is the same flag' })
+    .option('allow-nonfinite', { type: 'boolean', default: false, describe: 'evaluate even a checkpoint holding NaN/Inf values (refused by default)' })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
     .strict()
-    .fail(failLine)
-    .help()
-    .parseAsync();
+    .help();
+  const argv = await parser.fail(failWithHints(() => knownFlags(parser))).parseAsync();
+  const config = argv.config as string | undefined;
+  const checkpoint = argv.checkpoint as string | undefined;
+  if (!config || !checkpoint) return failWithHints(() => [])(`Missing required argument: ${!config ? 'config' : 'checkpoint'} (tools/eval <config> <checkpoint>, or --config and --checkpoint)`, null);
 
   await importRegistrations();
-  const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
+  const { cfg } = await loadConfig(config, argv['cfg-options']);
   const split = cfg.data.test ? 'test' : cfg.data.val ? 'val' : null;
-  if (!split) throw new ConfigError(`${argv.config}: data.test (or data.val) is required to evaluate`, 'data.test', argv.config);
-  if (!(argv['show-score-thr'] >= 0 && argv['show-score-thr'] <= 1)) throw new UserError(`--show-score-thr: expected a number in [0, 1], got ${argv['show-score-thr']}`);
-  const ckpt = readCheckpoint(argv.checkpoint);
+  if (!split) throw new ConfigError(`${config}: data.test (or data.val) is required to evaluate`, 'data.test', config);
+  checkRange('--show-score-thr', argv['show-score-thr'], 0, 1);
+  const ckpt = readCheckpoint(checkpoint);
+  if (!argv['allow-nonfinite']) assertFiniteCheckpoint(ckpt, checkpoint);
   await setupBackend(argv.backend);
   const model = buildModel(cfg) as TrainableModel<unknown, unknown>;
-  loadStateDict(model.module, ckpt.stateDict, { strict: true, source: argv.checkpoint });
+  loadStateDict(model.module, ckpt.stateDict, { strict: true, source: checkpoint });
   const dataset = buildDataset(cfg, split)! as BuiltDataset<unknown, unknown>;
   const source = (dataset as { raw?: RawDataset }).raw;
   const cfgMetric = cfg.evaluation?.metric;
   const metric = argv.metric ?? (cfgMetric === undefined ? [] : Array.isArray(cfgMetric) ? cfgMetric : [cfgMetric]);
-  const a: Args = { config: argv.config, checkpoint: argv.checkpoint, split, out: argv.out, showDir: argv['show-dir'], showScoreThr: argv['show-score-thr'], classwise: argv.classwise };
+  const a: Args = { config, checkpoint, split, out: argv.out, showDir: argv['show-dir'], showScoreThr: argv['show-score-thr'], classwise: argv.classwise };
   const isDet = cfg.model.type === 'MaskRCNN' && source?.task === 'det' && 'coco' in source;
   const isSeg = cfg.model.type === 'EncoderDecoder' && source?.task === 'seg';
+  // Everything the run needs is checked before inference: metric names, output folders writable.
+  if (isDet) checkCocoMetric(metric);
+  else if (isSeg) checkSegMetric(metric);
+  else dataset.checkMetric?.(metric);
+  if (a.out) checkWritableDir(dirname(resolve(a.out)), '--out');
+  if (a.showDir) checkWritableDir(resolve(a.showDir), '--show-dir');
   if ((a.showDir || a.classwise) && !isDet && !isSeg) {
-    throw new UserError(`${argv.config}: --show-dir and --classwise need a MaskRCNN on a CocoDataset or an EncoderDecoder on a segmentation dataset (model.type is '${cfg.model.type}')`);
+    throw new UserError(`${config}: --show-dir and --classwise need a MaskRCNN on a CocoDataset or an EncoderDecoder on a segmentation dataset (model.type is '${cfg.model.type}')`);
   }
   if (a.classwise && isSeg) console.log('note: --classwise is for detectors; the per-class table of a segmentor is always printed');
 
