@@ -62,7 +62,9 @@ export function loadStateDict(module: Module, tensors: Map<string, RawTensor>, o
   }
   const src = opts.source ? `${opts.source}: ` : '';
   if (mismatched.length) {
-    throw new StateDictError(`${src}size mismatch for ${mismatched.length} key(s):\n  ${mismatched.join('\n  ')}`);
+    // One line (file first, then each key with both shapes), as every user-facing error.
+    const shown = mismatched.length <= 4 ? mismatched : [...mismatched.slice(0, 4), `(+${mismatched.length - 4} more)`];
+    throw new StateDictError(`${src}size mismatch for ${mismatched.length} key(s): ${shown.join('; ')}`);
   }
   const optional = opts.optionalKeys === undefined ? /(^|\.)num_batches_tracked$/ : opts.optionalKeys;
   const required = optional ? missing.filter((k) => !optional.test(k)) : missing;

@@ -17,6 +17,9 @@ import { MemoryLogSink } from '../engine/log_writer';
 import { writeSafetensors } from '../core/safetensors';
 import { buildDataset } from '../datasets/build';
 import { makeZip, PickleWriter } from './helpers/torch_zip';
+import { ToyNet } from './helpers/toy';
+import { decodeImage } from '../datasets/io/image';
+import { loadStateDict as loadNnStateDict, stateDict } from '../nn/state_dict';
 
 const CFG = 'test/fixtures/configs/toy_cls.ts';
 const tmp = () => mkdtempSync(join(tmpdir(), 'reliab-'));
@@ -223,6 +226,31 @@ describe('bad input files (item 3)', () => {
       expect(f).toThrow(CheckpointError);
       expect(f).toThrow(/^ckpt\/backbone\.pth: truncated or corrupt torch checkpoint \(.*\); download or save it again$/);
     }
+  });
+
+  it('a truncated JPEG and a shape mismatch are one line, file first (item 5)', async () => {
+    const sharp = (await import('sharp')).default;
+    const jpg = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 10, b: 10 } } }).jpeg().toBuffer();
+    const file = join(tmp(), 'cut.jpg');
+    writeFileSync(file, jpg.subarray(0, Math.floor(jpg.length / 2)));
+    const e = await decodeImage(file).then(
+      () => null,
+      (err: Error) => err,
+    );
+    expect(e).toBeInstanceOf(UserError);
+    expect(e!.message).toMatch(/^\S*cut\.jpg: corrupt or unsupported image \(/);
+    expect(e!.message).not.toContain('\n');
+    const a = new ToyNet(8, 4);
+    const b = new ToyNet(4, 4);
+    const sd = stateDict(a);
+    expect(() => loadNnStateDict(b, sd, { source: 'w.safetensors' })).toThrow(/^w\.safetensors: size mismatch for \d+ key\(s\): conv1\.weight: checkpoint has shape \[8, 3, 3, 3\], model expects \[4, 3, 3, 3\]; /);
+    try {
+      loadNnStateDict(b, sd, { source: 'w.safetensors' });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+    }
+    a.dispose();
+    b.dispose();
   });
 
   it('a COCO annotation without bbox names the annotation and the file', async () => {

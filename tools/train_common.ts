@@ -45,7 +45,9 @@ export function runTool(main: () => Promise<number | void>, cleanup?: () => void
     (code) => process.exit(code ?? 0),
     (e: unknown) => {
       if (e instanceof UserError || (e as Error)?.name === 'SafetensorsError') {
-        process.stderr.write(`\nerror: ${(e as Error).message}\n`);
+        // Always one line: messages that carry a library's multi-line text are joined.
+        const line = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+        process.stderr.write(`\nerror: ${line}\n`);
         return fail(1);
       }
       const errno = e as NodeJS.ErrnoException;

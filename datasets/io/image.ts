@@ -96,7 +96,9 @@ export async function decodeImage(file: string): Promise<RgbImage> {
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width };
   } catch (e) {
-    throw new DatasetError(file, `corrupt or unsupported image (${(e as Error).message})`);
+    // libvips appends its own warnings on further lines: keep the error one line.
+    const detail = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+    throw new DatasetError(file, `corrupt or unsupported image (${detail})`);
   }
 }
 
