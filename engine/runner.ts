@@ -308,7 +308,10 @@ export class Runner {
     await this.callHooks('beforeRun');
     while (this.iter < this.maxIters) {
       this.trainLoader.setEpoch(this.epoch);
-      const skip = this.innerIter;
+      // A checkpoint written by an iteration hook on the last batch of an epoch has inner_iter equal
+      // to the epoch length: nothing is left to fetch, only the epoch end below. Seeking the loader
+      // there would leave its start offset set for the next epoch (an empty epoch after resume).
+      const skip = this.innerIter < this.itersPerEpoch ? this.innerIter : 0;
       if (skip > 0 && this.trainLoader.startAt) this.trainLoader.startAt(skip);
       await this.callHooks('beforeEpoch');
       const it = this.trainLoader[Symbol.asyncIterator]();
