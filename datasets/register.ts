@@ -9,10 +9,15 @@ import { buildDataset, type DatasetConfig } from './build';
 import type { RawDataset } from './base';
 import { DataLoader } from './loader';
 import type { Batch } from './types';
+// The evaluators the dataset types below name.
+import '../evaluation/evaluators';
 
-/** A RawDataset as the engine sees it: length + loader. */
+/** A RawDataset as the engine sees it: length + loader, and the evaluator type that scores it. */
 export class LoadableDataset implements BuiltDataset<Batch> {
-  constructor(readonly raw: RawDataset) {}
+  constructor(
+    readonly raw: RawDataset,
+    readonly evaluator?: string,
+  ) {}
   get length(): number {
     return this.raw.length;
   }
@@ -35,11 +40,18 @@ const segFields = {
   test_mode: s.boolean().optional(),
 };
 
+/** The evaluator scoring each dataset type (RepeatDataset is for training and has none). */
+const EVALUATOR_OF: Record<string, string | undefined> = {
+  CocoDataset: 'CocoEvaluator',
+  ADE20KDataset: 'SemSegEvaluator',
+  CustomSegDataset: 'SemSegEvaluator',
+};
+
 let done = false;
 export function registerDatasets(): void {
   if (done) return;
   done = true;
-  const build = (cfg: unknown) => new LoadableDataset(buildDataset(cfg as DatasetConfig));
+  const build = (cfg: { type: string }) => new LoadableDataset(buildDataset(cfg as DatasetConfig), EVALUATOR_OF[cfg.type]);
   DATASETS.register('CocoDataset', {
     schema: s.object({
       ann_file: str(),

@@ -6,13 +6,22 @@ import { fileError, makeDir } from '../core/fsio';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';
 import { type BuiltDataset, DATASETS, MODELS, type TrainableModel } from '../core/registry';
+import { initWeights } from '../checkpoint';
 import { setInitSeed } from '../nn/init';
-import { findLatestCheckpoint, removeStaleTempFiles, writeFileAtomic } from './checkpoint';
+import { writeFileAtomic } from '../checkpoint';
+import { findLatestCheckpoint, removeStaleTempFiles } from './checkpoint';
+import { buildEvaluator, configMetric } from './evaluate';
 import type { LogSink } from './log_writer';
 import { type RngLike, Runner } from './runner';
 
-export function buildModel(cfg: Config): TrainableModel {
-  return MODELS.build(cfg.model, undefined, 'model');
+/**
+ * Builds the model of the config through MODELS, then loads the weights its modules' init_cfg name
+ * (checkpoint/init_cfg): building never opens files, loading happens here, after construction.
+ */
+export function buildModel(cfg: Config, opts: { initWeights?: boolean } = {}): TrainableModel {
+  const model = MODELS.build(cfg.model, undefined, 'model');
+  if (opts.initWeights ?? true) initWeights(model.module);
+  return model;
 }
 
 export function buildDataset(cfg: Config, split: 'train' | 'val' | 'test'): BuiltDataset | null {
@@ -32,21 +41,15 @@ export interface TrainOptions {
   allowNonfinite?: boolean;
 }
 
-/** The metric names of `cfg.evaluation.metric` as a list. */
-export function evaluationMetrics(cfg: Config): string[] {
-  const m = cfg.evaluation?.metric;
-  return m === undefined ? [] : Array.isArray(m) ? m : [m];
-}
-
 /**
- * Checks, before any training, that the configured evaluation can run: a val dataset that can
- * evaluate and metric names it knows. Throws ConfigError/UserError.
+ * Checks, before any training, that the configured evaluation can run: a val dataset and an
+ * evaluator for it that accepts the metric names (evaluators validate them as they are built).
+ * Throws ConfigError/UserError.
  */
 export function checkEvaluation(cfg: Config, valData: BuiltDataset | null): void {
   if (!cfg.evaluation) return;
   if (!valData) throw new ConfigError('evaluation is set but data.val is missing', 'data.val');
-  if (!valData.evaluate) throw new ConfigError(`evaluation is set but data.val (type '${cfg.data.val?.type}') cannot compute metrics (no evaluate())`, 'data.val');
-  valData.checkMetric?.(evaluationMetrics(cfg));
+  buildEvaluator(cfg, valData, configMetric(cfg));
 }
 
 function stampOf(d: Date): string {

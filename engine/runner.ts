@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../core/config_root';
 import { CheckpointError, TrainingStopped } from '../core/errors';
 import type { BuiltDataset, DataLoader, TrainableModel } from '../core/registry';
-import { assertFiniteCheckpoint, type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint, updateLink } from './checkpoint';
-import { disposeBatch, evaluateModel } from './evaluate';
+import { assertFiniteCheckpoint, type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint } from '../checkpoint';
+import { updateLink } from './checkpoint';
+import { buildEvaluator, disposeBatch, evalLoader, inferenceOnDataset } from './evaluate';
 import { CheckpointHook } from './hooks/checkpoint_hook';
 import { EvalHook } from './hooks/eval_hook';
 import type { Hook, IterOutputs } from './hooks/hook';
@@ -171,7 +172,7 @@ export class Runner {
   /** Initialises weights from a checkpoint (load_from): non-strict, reporting what did not load. */
   loadWeights(path: string): void {
     const ck = readCheckpoint(path);
-    const r = loadStateDict(this.opts.model.module, ck.stateDict, { strict: false, source: path });
+    const r = loadStateDict(this.opts.model.module, ck.stateDict, { strict: false, mismatch: 'skip', source: path });
     this.log.info(`load_from ${path}: ${ck.stateDict.size - r.unexpected.length - r.mismatched.length} tensors loaded`);
     if (r.missing.length) this.log.info(`  missing keys: ${r.missing.join(', ')}`);
     if (r.unexpected.length) this.log.info(`  unexpected keys: ${r.unexpected.join(', ')}`);
@@ -182,7 +183,8 @@ export class Runner {
     this.evaluatedNow = true;
     const val = this.opts.valData;
     if (!val) throw new TrainingStopped('evaluation is configured but data.val is not set');
-    const { metrics } = await evaluateModel(this.opts.model, val, { metric, batchSize: 1, workers: this.opts.cfg.data.workers_per_gpu });
+    const evaluator = buildEvaluator(this.opts.cfg, val, metric);
+    const { metrics } = await inferenceOnDataset(this.opts.model, evalLoader(val, { workers: this.opts.cfg.data.workers_per_gpu }), evaluator);
     return metrics;
   }
 

@@ -4,11 +4,11 @@ import { loadConfig } from '../core/config';
 import type { Config } from '../core/config_root';
 import { ConfigError, UserError } from '../core/errors';
 import { MODELS } from '../core/registry';
-import { assertFiniteCheckpoint, readCheckpoint, loadStateDict } from '../engine/checkpoint';
+import { assertFiniteCheckpoint, initWeights, loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildPipeline, type Pipeline } from '../datasets/pipeline';
 import { collate } from '../datasets/collate';
 import type { DetBatch } from '../datasets/types';
-import type { DetectionResult } from '../heads/types';
+import type { DetectionResult } from '../structures/results';
 import { MaskRCNN } from './mask_rcnn';
 import './mask_rcnn_builder';
 
@@ -25,14 +25,6 @@ export interface InitDetectorOptions {
   allowRandomWeights?: boolean;
 }
 
-/** Model config without the backbone's init_cfg: a checkpoint replaces every weight anyway. */
-function withoutBackboneInit(model: Config['model']): Config['model'] {
-  const m = model as unknown as { backbone?: Record<string, unknown> };
-  if (!m.backbone || !('init_cfg' in m.backbone)) return model;
-  const { init_cfg: _drop, ...backbone } = m.backbone;
-  return { ...(model as object), backbone } as unknown as Config['model'];
-}
-
 /** The test (else val) pipeline of a config, without annotation loading (a bare image has none). */
 export function testPipelineOf(cfg: Config, file = 'config'): Pipeline {
   const split = (cfg.data.test ?? cfg.data.val) as { pipeline?: unknown[] } | undefined;
@@ -41,18 +33,19 @@ export function testPipelineOf(cfg: Config, file = 'config'): Pipeline {
 }
 
 /**
- * Builds the model of a config file and loads a checkpoint (strictly). As mmdet's init_detector
- * (which sets `model.pretrained = None`), the backbone's ImageNet init_cfg is skipped when a
- * checkpoint is given. Without a checkpoint it throws UserError unless `allowRandomWeights`; with
- * one holding NaN/Inf it throws CheckpointError.
+ * Builds the model of a config file and loads a checkpoint (strictly); the backbone's init_cfg is
+ * not applied then (as mmdet's init_detector). Without a checkpoint it throws UserError unless
+ * `allowRandomWeights`; with one holding NaN/Inf it throws CheckpointError.
  */
 export async function initDetector(configFile: string, checkpoint?: string | null, cfgOptions: string[] = [], opts: InitDetectorOptions = {}): Promise<Detector> {
   const { cfg } = await loadConfig(configFile, cfgOptions);
   if (!checkpoint && !opts.allowRandomWeights) {
     throw new UserError(`${configFile}: no checkpoint given, so the weights would be random and the detections noise; give a checkpoint (tools/infer --checkpoint <file>) or allow random weights explicitly (--allow-random-weights)`);
   }
-  const model = MODELS.build(checkpoint ? withoutBackboneInit(cfg.model) : cfg.model, undefined, 'model');
+  const model = MODELS.build(cfg.model, undefined, 'model');
   if (!(model instanceof MaskRCNN)) throw new ConfigError(`${configFile}: model.type is '${cfg.model.type}', not a detector`, 'model.type', configFile);
+  // Weights load after construction: the checkpoint over everything, else init_cfg (random weights,
+  // explicitly allowed; the backbone's ImageNet file when the config names one).
   let weights = 'random (no checkpoint)';
   if (checkpoint) {
     const ck = readCheckpoint(checkpoint);
@@ -60,7 +53,7 @@ export async function initDetector(configFile: string, checkpoint?: string | nul
     loadStateDict(model.module, ck.stateDict, { strict: true, source: checkpoint });
     const at = ck.meta ? `, trained to iter ${ck.meta.iter} (epoch ${ck.meta.epoch})` : '';
     weights = `${checkpoint} (${ck.stateDict.size} tensors${at})`;
-  }
+  } else initWeights(model.module);
   model.module.eval();
   return { model, cfg, pipeline: testPipelineOf(cfg, configFile), weights };
 }

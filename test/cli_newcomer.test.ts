@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cocoResultPaths } from '../models/coco_results';
+import { cocoResultPaths } from '../evaluation/coco_results';
 
 const TOY = 'test/fixtures/configs/toy_cls.ts';
 const DET = 'test/fixtures/configs/tiny_mask_rcnn_shapes.ts';

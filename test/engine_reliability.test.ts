@@ -8,18 +8,17 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config';
-import { parseStateDict } from '../core/checkpoint_io';
+import { loadStateDict as loadNnStateDict, parseCheckpoint, readCheckpoint, stateDict } from '../checkpoint';
 import { CheckpointError, TrainingStopped, UserError } from '../core/errors';
 import { errnoError, FileError, injectFsFault } from '../core/fsio';
 import { createRunner } from '../engine/build';
-import { readCheckpoint, removeStaleTempFiles } from '../engine/checkpoint';
+import { removeStaleTempFiles } from '../engine/checkpoint';
 import { MemoryLogSink } from '../engine/log_writer';
-import { writeSafetensors } from '../core/safetensors';
+import { writeSafetensors } from '../checkpoint/formats/safetensors';
 import { buildDataset } from '../datasets/build';
 import { makeZip, PickleWriter } from './helpers/torch_zip';
 import { ToyNet } from './helpers/toy';
 import { decodeImage } from '../datasets/io/image';
-import { loadStateDict as loadNnStateDict, stateDict } from '../nn/state_dict';
 
 const CFG = 'test/fixtures/configs/toy_cls.ts';
 const tmp = () => mkdtempSync(join(tmpdir(), 'reliab-'));
@@ -220,9 +219,9 @@ describe('bad input files (item 3)', () => {
       ['archive/data/0', new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer)],
       ['archive/version', new TextEncoder().encode('3\n')],
     ]);
-    expect(parseStateDict(whole, 'ok.pth').tensors.get('w')!.shape).toEqual([4]);
+    expect(parseCheckpoint(whole, 'ok.pth').stateDict.get('w')!.shape).toEqual([4]);
     for (const cut of [whole.length - 10, Math.floor(whole.length / 2), 40]) {
-      const f = () => parseStateDict(whole.subarray(0, cut), 'ckpt/backbone.pth');
+      const f = () => parseCheckpoint(whole.subarray(0, cut), 'ckpt/backbone.pth');
       expect(f).toThrow(CheckpointError);
       expect(f).toThrow(/^ckpt\/backbone\.pth: truncated or corrupt torch checkpoint \(.*\); download or save it again$/);
     }
@@ -243,7 +242,7 @@ describe('bad input files (item 3)', () => {
     const a = new ToyNet(8, 4);
     const b = new ToyNet(4, 4);
     const sd = stateDict(a);
-    expect(() => loadNnStateDict(b, sd, { source: 'w.safetensors' })).toThrow(/^w\.safetensors: size mismatch for \d+ key\(s\): conv1\.weight: checkpoint has shape \[8, 3, 3, 3\], model expects \[4, 3, 3, 3\]; /);
+    expect(() => loadNnStateDict(b, sd, { source: 'w.safetensors' })).toThrow(/^w\.safetensors does not match the model: shape mismatches: conv1\.weight \(checkpoint \[8,3,3,3\], model \[4,3,3,3\]\)/);
     try {
       loadNnStateDict(b, sd, { source: 'w.safetensors' });
     } catch (err) {

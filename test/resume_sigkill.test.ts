@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng';
-import { readCheckpoint } from '../engine/checkpoint';
+import { readCheckpoint } from '../checkpoint';
 
 const MAX_ITERS = 4;
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));

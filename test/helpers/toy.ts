@@ -2,8 +2,9 @@
 // 8x8 images whose class is the brightest quadrant. Registered explicitly by `registerToy()`.
 import * as tf from '@tensorflow/tfjs';
 import { s } from '../../core/config_schema';
+import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors';
-import { type BuiltDataset, DATASETS, type DataLoader, type LoaderOptions, MODELS, type TrainableModel } from '../../core/registry';
+import { type BuiltDataset, DATASETS, type DataLoader, type EvaluationReport, type Evaluator, EVALUATORS, type LoaderOptions, MODELS, type TrainableModel } from '../../core/registry';
 import { BatchNorm2d, Conv2d, Linear } from '../../nn/layers';
 import { Module } from '../../nn/module';
 
@@ -76,7 +77,8 @@ function rng(seed: number): () => number {
   };
 }
 
-export class ToyDataset implements BuiltDataset<ToyBatch, number> {
+export class ToyDataset implements BuiltDataset<ToyBatch> {
+  readonly evaluator = 'ToyAccuracyEvaluator';
   readonly images: Float32Array;
   readonly labels: Int32Array;
   constructor(
@@ -137,20 +139,47 @@ export class ToyDataset implements BuiltDataset<ToyBatch, number> {
     };
   }
 
-  checkMetric(metric: string[]): void {
-    for (const m of metric) if (m !== 'accuracy') throw new UserError(`evaluation.metric '${m}' is not supported for ToyDataset (expected 'accuracy')`);
-  }
-
-  evaluate(results: number[], opts: { metric: string[] }): Record<string, number> {
-    this.checkMetric(opts.metric);
-    let ok = 0;
-    results.forEach((p, i) => (ok += p === this.labels[i] ? 1 : 0));
-    return { accuracy: ok / results.length };
+  /** The ground truth evaluators read. */
+  get raw(): ToyDataset {
+    return this;
   }
 }
 
-/** Registers ToyClassifier (MODELS) and ToyDataset (DATASETS); safe to call more than once. */
+/** Accuracy of the predicted classes, in dataset order; --out writes {...header, metrics, results}. */
+export class ToyAccuracyEvaluator implements Evaluator<ToyBatch, number> {
+  private results: number[] = [];
+  constructor(
+    readonly dataset: ToyDataset,
+    metric: readonly string[],
+  ) {
+    for (const m of metric) if (m !== 'accuracy') throw new UserError(`evaluation.metric '${m}' is not supported for ToyDataset (expected 'accuracy')`);
+  }
+  reset(): void {
+    this.results = [];
+  }
+  process(_inputs: ToyBatch, outputs: readonly number[]): void {
+    this.results.push(...outputs);
+  }
+  evaluate(): EvaluationReport {
+    let ok = 0;
+    this.results.forEach((p, i) => (ok += p === this.dataset.labels[i] ? 1 : 0));
+    return { metrics: { accuracy: ok / this.results.length }, text: '' };
+  }
+  writeResults(out: string, header: Record<string, unknown>, report: EvaluationReport): string[] {
+    writeFileSync(out, `${JSON.stringify({ ...header, metrics: report.metrics, results: this.results }, null, 1)}\n`);
+    return [out];
+  }
+}
+
+/** Registers ToyClassifier (MODELS), ToyDataset (DATASETS) and ToyAccuracyEvaluator (EVALUATORS); safe to call more than once. */
 export function registerToy(): void {
+  if (!EVALUATORS.has('ToyAccuracyEvaluator')) {
+    EVALUATORS.register('ToyAccuracyEvaluator', {
+      schema: s.object({ metric: s.array(s.string()).optional() }),
+      build: (cfg, ctx) => new ToyAccuracyEvaluator(ctx.dataset as ToyDataset, cfg.metric ?? []),
+      doc: 'test-only classification accuracy',
+    });
+  }
   if (!MODELS.has('ToyClassifier')) {
     MODELS.register('ToyClassifier', {
       schema: s.object({ width: s.int({ min: 1 }), num_classes: s.int({ min: 2 }), nan_from_iter: s.int({ min: 0 }).optional(), nan_input_from_iter: s.int({ min: 0 }).optional() }),
