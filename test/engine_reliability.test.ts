@@ -10,6 +10,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config';
 import { loadStateDict as loadNnStateDict, parseCheckpoint, readCheckpoint, stateDict } from '../checkpoint';
 import { CheckpointError, TrainingStopped, UserError } from '../core/errors';
+import { s } from '../core/config_schema';
+import { EVALUATORS } from '../core/registry';
 import { errnoError, FileError, injectFsFault } from '../core/fsio';
 import { createRunner } from '../engine/build';
 import { removeStaleTempFiles } from '../engine/checkpoint';
@@ -92,6 +94,35 @@ describe('NaN guard (item 8)', () => {
     const opt = (c: typeof guard) => new Map(c.optimizerState.map(([n, k, t]) => [`${n}.${k}`, t]));
     expect(sameTensors(opt(guard), opt(regular))).toEqual([]);
     expect(guard.meta).toMatchObject({ iter: 3, inner_iter: 3 });
+    runner.opts.model.module.dispose();
+    runner.dispose();
+  });
+});
+
+describe('evaluation failing mid-run (newcomer fault 2)', () => {
+  it('the trained state is saved before the evaluation error is reported', async () => {
+    if (!EVALUATORS.has('FailingEvaluator')) {
+      EVALUATORS.register('FailingEvaluator', {
+        schema: s.object({ metric: s.array(s.string()).optional() }),
+        build: () => ({
+          reset() {},
+          process() {},
+          evaluate(): never {
+            throw new UserError('val.json: the ground truth went missing');
+          },
+        }),
+        doc: 'test-only: fails at evaluate()',
+      });
+    }
+    const { cfg } = await loadConfig(CFG, ['runner.max_iters=4', 'evaluation.interval=2', 'checkpoint_config.interval=100']);
+    const workDir = tmp();
+    const log = new MemoryLogSink();
+    const runner = createRunner({ ...cfg, evaluation: { ...cfg.evaluation!, evaluator: 'FailingEvaluator' } } as typeof cfg, { workDir, seed: 0, log });
+    const e = await error(runner.run());
+    expect(e.message).toBe('val.json: the ground truth went missing');
+    expect(readlinkSync(join(workDir, 'latest.safetensors'))).toBe('iter_2.safetensors');
+    expect(readCheckpoint(join(workDir, 'iter_2.safetensors')).meta!.iter).toBe(2);
+    expect(log.lines.join('\n')).toMatch(/evaluation failed at iter 2; the trained state is saved to .*iter_2\.safetensors/);
     runner.opts.model.module.dispose();
     runner.dispose();
   });
