@@ -108,11 +108,29 @@ export interface LoaderOptions {
   shuffle: boolean;
   seed: number;
   dropLast?: boolean;
+  /**
+   * Optional: the sample indices of each epoch come from this sampler (e.g. one rank's shard in
+   * distributed training, engine/dist/sampler.ts) instead of the loader's own order; `shuffle` is then unused.
+   */
+  sampler?: IndexSampler;
+}
+
+/** Which dataset indices an epoch visits, in order (torch.utils.data.Sampler). */
+export interface IndexSampler {
+  /** Indices per epoch (the same every epoch). */
+  readonly length: number;
+  /** The epoch's indices; deterministic in (seed, epoch). */
+  indices(epoch: number): Int32Array;
 }
 
 /** A dataset as built from `data.train` / `data.val` / `data.test`. */
 export interface BuiltDataset<Batch = unknown> {
   readonly length: number;
+  /**
+   * Optional aspect-ratio group of every sample (mmdet's `dataset.flag`: 1 if width / height > 1,
+   * else 0); datasets that have it are sampled by (Distributed)GroupSampler in training.
+   */
+  groupFlags?(): Uint8Array;
   loader(opts: LoaderOptions): DataLoader<Batch>;
   /** EVALUATORS type that scores predictions on this dataset unless `evaluation.evaluator` names another. */
   readonly evaluator?: string;

@@ -14,16 +14,30 @@ import '../evaluation/evaluators';
 
 /** A RawDataset as the engine sees it: length + loader, and the evaluator type that scores it. */
 export class LoadableDataset implements BuiltDataset<Batch> {
+  /** Detection datasets: mmdet's aspect-ratio flag per sample (1: width > height), for group sampling. */
+  readonly groupFlags?: () => Uint8Array;
   constructor(
     readonly raw: RawDataset,
     readonly evaluator?: string,
-  ) {}
+  ) {
+    if (raw.task === 'det') this.groupFlags = () => aspectFlags(raw);
+  }
   get length(): number {
     return this.raw.length;
   }
   loader(opts: LoaderOptions): DataLoader {
     return new DataLoader(this.raw, opts);
   }
+}
+
+/** mmdet CustomDataset._set_group_flag: 1 where width / height > 1 (sizes from the annotation file; unknown: 0). */
+export function aspectFlags(raw: RawDataset): Uint8Array {
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw.raw(i);
+    out[i] = r.width && r.height && r.width / r.height > 1 ? 1 : 0;
+  }
+  return out;
 }
 
 const str = () => s.string();

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../checkpoint';
 import { findLatestCheckpoint, removeStaleTempFiles } from './checkpoint';
 import { buildEvaluator, configMetric } from './evaluate';
 import type { LogSink } from './log_writer';
+import type { DistContext } from './dist/context';
 import { type RngLike, Runner } from './runner';
 
 /**
@@ -39,6 +40,8 @@ export interface TrainOptions {
   rng?: RngLike | null;
   /** Resume from a checkpoint holding NaN/Inf (refused by default). */
   allowNonfinite?: boolean;
+  /** Data-parallel job (engine/dist): rank 0 writes config.json; every rank resumes from the same checkpoint. */
+  dist?: DistContext | null;
 }
 
 /**
@@ -95,7 +98,7 @@ export function createRunner(cfg: Config, opts: TrainOptions): Runner {
   checkEvaluation(cfg, valData);
   // The model's own training-time streams (samplers, dropout) are checkpointed so that resume is exact.
   const rng = opts.rng ?? model.rng ?? null;
-  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng, backend: opts.backend });
+  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng, backend: opts.backend, dist: opts.dist });
   let resume = opts.resumeFrom ?? cfg.resume_from ?? null;
   if (!resume && (opts.autoResume ?? cfg.auto_resume)) {
     resume = findLatestCheckpoint(opts.workDir);
@@ -103,10 +106,13 @@ export function createRunner(cfg: Config, opts: TrainOptions): Runner {
   }
   if (resume) runner.resume(resume, { allowNonfinite: opts.allowNonfinite });
   else if (cfg.load_from) runner.loadWeights(cfg.load_from);
-  makeDir(opts.workDir);
-  const stale = removeStaleTempFiles(opts.workDir);
-  if (stale.length) opts.log.info(`removed ${stale.length} partial file(s) left by killed runs: ${stale.map((f) => basename(f)).join(', ')}`);
-  const kept = writeRunConfig(opts.workDir, cfg);
-  if (kept) opts.log.info(`config.json of the previous run differs from this one; kept it as ${kept}`);
+  // In a data-parallel job rank 0 alone writes to the work dir.
+  if (!opts.dist || opts.dist.isMain) {
+    makeDir(opts.workDir);
+    const stale = removeStaleTempFiles(opts.workDir);
+    if (stale.length) opts.log.info(`removed ${stale.length} partial file(s) left by killed runs: ${stale.map((f) => basename(f)).join(', ')}`);
+    const kept = writeRunConfig(opts.workDir, cfg);
+    if (kept) opts.log.info(`config.json of the previous run differs from this one; kept it as ${kept}`);
+  }
   return runner;
 }

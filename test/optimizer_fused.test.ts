@@ -75,22 +75,31 @@ const CASES: [string, (params: ParamEntry[], fused: boolean) => Optimizer][] = [
   ['SGD nesterov', (p, fused) => new SGD(p, 0.9, 0, true, { fused })],
 ];
 
-describe('fused optimizer update = op-by-op update on cpu (bit-identical)', () => {
-  for (const [name, make] of CASES) {
-    it(`${name}: 6 steps, parameters and state bit-identical`, () => {
-      const before = tf.memory().numTensors;
-      const a = run(make, false, 6);
-      const b = run(make, true, 6);
-      expect(b.params.length).toBe(a.params.length);
-      a.params.forEach((p, i) => expect(Array.from(b.params[i])).toEqual(Array.from(p)));
-      expect(b.state.map(([n, k]) => `${n}.${k}`)).toEqual(a.state.map(([n, k]) => `${n}.${k}`));
-      a.state.forEach(([, , v], i) => expect(Array.from(b.state[i][2])).toEqual(Array.from(v)));
-      expect(tf.memory().numTensors).toBe(before);
+for (const backend of ['cpu'] as const) {
+  describe(`fused optimizer update = op-by-op update on ${backend} (bit-identical)`, () => {
+    beforeAll(async () => {
+      await tf.setBackend(backend);
     });
-  }
-});
+    for (const [name, make] of CASES) {
+      it(`${name}: 6 steps, parameters and state bit-identical`, () => {
+        const before = tf.memory().numTensors;
+        const a = run(make, false, 6);
+        const b = run(make, true, 6);
+        expect(b.params.length).toBe(a.params.length);
+        a.params.forEach((p, i) => expect(Array.from(b.params[i])).toEqual(Array.from(p)));
+        expect(b.state.map(([n, k]) => `${n}.${k}`)).toEqual(a.state.map(([n, k]) => `${n}.${k}`));
+        a.state.forEach(([, , v], i) => expect(Array.from(b.state[i][2])).toEqual(Array.from(v)));
+        expect(tf.memory().numTensors).toBe(before);
+      });
+    }
+  });
+}
 
-describe('fused optimizer update: cost and safety', () => {
+describe('fused optimizer update: cost and safety (cpu)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
   it('one kernel invocation per step and no host uploads, against ~14 ops per parameter', async () => {
     const counts: Record<string, number[]> = {};
     for (const fused of [false, true]) {

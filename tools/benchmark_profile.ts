@@ -35,6 +35,7 @@ runTool(async () => {
     .option('warmup', { type: 'number', default: 2, describe: 'untimed steps first' })
     .option('runs', { type: 'number', default: 2, describe: 'unprofiled steps timed back to back (wall vs GPU time)' })
     .option('top', { type: 'number', default: 20, describe: 'rows per table' })
+    .option('profile', { type: 'boolean', default: true, describe: 'run the profiled step (--no-profile: timing and counters only)' })
     .option('json', { type: 'string', describe: 'write everything here (all rows, not only the top)' })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
     .conflicts('config', 'model')
@@ -71,17 +72,19 @@ runTool(async () => {
       out.dispose();
     }
   });
-  // 3. Last: the profiled step.
+  // 3. Last: the profiled step (skipped with --no-profile: counters only).
   const t0 = performance.now();
-  const info = await tf.profile(async () => {
-    const out = await w.step();
-    if (out) {
-      await readOneElement(out);
-      out.dispose();
-    }
-  });
+  const info = argv.profile
+    ? await tf.profile(async () => {
+        const out = await w.step();
+        if (out) {
+          await readOneElement(out);
+          out.dispose();
+        }
+      })
+    : null;
   const profiledWallMs = performance.now() - t0;
-  const records = kernelRecords(info);
+  const records = info ? kernelRecords(info) : [];
   const kernelMs = records.reduce((a, r) => a + r.ms, 0);
   const shapes = byKernelAndShape(records);
   const kernels = byKernel(records);
@@ -98,23 +101,25 @@ runTool(async () => {
     wall_ms_per_step: timing.median_ms,
     host_enqueue_ms_per_step: timing.host_ms_median,
     counted_step_host_ms: +countedHostMs.toFixed(2),
-    kernel_ms_sum: +kernelMs.toFixed(2),
+    kernel_ms_sum: info ? +kernelMs.toFixed(2) : null,
     kernel_time_kind: timeKind,
-    kernel_calls_profiled: records.length,
+    kernel_calls_profiled: info ? records.length : null,
     ...counts,
-    peak_tensor_mib: +mb(info.peakBytes).toFixed(1),
-    profiled_step_wall_ms: +profiledWallMs.toFixed(1),
+    peak_tensor_mib: info ? +mb(info.peakBytes).toFixed(1) : null,
+    profiled_step_wall_ms: info ? +profiledWallMs.toFixed(1) : null,
   };
   console.log(
     `per step: wall ${summary.wall_ms_per_step} ms (unprofiled, ${argv.runs} back-to-back steps after ${argv.warmup} warm-up), host enqueue ${summary.host_enqueue_ms_per_step} ms; ` +
-      `summed ${timeKind} ${summary.kernel_ms_sum} ms over ${records.length} kernel calls; ` +
+      (info ? `summed ${timeKind} ${summary.kernel_ms_sum} ms over ${records.length} kernel calls; ` : '') +
       `engine kernels ${counts.kernels}, host uploads ${counts.uploads} (${(counts.upload_bytes / 1024).toFixed(1)} KiB)` +
       (counts.dispatches !== null ? `, GPU dispatches ${counts.dispatches}, buffers created ${counts.buffers_created}, queue writes ${counts.queue_writes}` : '') +
-      `; tfjs peak ${summary.peak_tensor_mib} MiB`,
+      (info ? `; tfjs peak ${summary.peak_tensor_mib} MiB` : ''),
   );
-  console.log(formatTable(shapes, argv.top, `\nby kernel and input shapes, ${timeKind}`));
-  console.log(formatTable(kernels, argv.top, `\nby kernel, ${timeKind}`));
-  if (programs.length) console.log(formatTable(programs, argv.top, '\nby webgpu program, GPU time'));
+  if (info) {
+    console.log(formatTable(shapes, argv.top, `\nby kernel and input shapes, ${timeKind}`));
+    console.log(formatTable(kernels, argv.top, `\nby kernel, ${timeKind}`));
+    if (programs.length) console.log(formatTable(programs, argv.top, '\nby webgpu program, GPU time'));
+  }
   if (argv.json) {
     const round = (rows: typeof shapes) => rows.map((r) => ({ ...r, total_ms: +r.total_ms.toFixed(4), mean_ms: +r.mean_ms.toFixed(4), pct: +r.pct.toFixed(2) }));
     writeFileSync(argv.json, `${JSON.stringify({ summary, timing, by_kernel_shape: round(shapes), by_kernel: round(kernels), by_program: round(programs) }, null, 1)}\n`);

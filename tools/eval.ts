@@ -11,6 +11,7 @@ import type { ImgMeta } from '../datasets/types';
 import { buildDataset, buildModel } from '../engine/build';
 import { assertFiniteCheckpoint, loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
 import { writeResultImage } from '../visualization/draw_result';
 import { checkRange, failWithHints, knownFlags } from './lib/args';
 import { checkWritableDir } from './lib/paths';
@@ -45,6 +46,7 @@ runTool(async () => {
     .option('metric', { type: 'string', array: true, alias: 'eval', describe: 'metrics to compute (default: cfg.evaluation.metric); mmdetection\'s --eval bbox segm is the same flag' })
     .option('allow-nonfinite', { type: 'boolean', default: false, describe: 'evaluate even a checkpoint holding NaN/Inf values (refused by default)' })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
+    .option('launcher', { choices: LAUNCHERS, default: 'none' as const, describe: 'mpi: one rank of `mpirun -np N tools/eval ...`; each rank infers its shard, rank 0 scores and prints' })
     .strict()
     .help();
   const argv = await parser.fail(failWithHints(() => knownFlags(parser))).parseAsync();
@@ -57,6 +59,8 @@ runTool(async () => {
   const split = cfg.data.test ? 'test' : cfg.data.val ? 'val' : null;
   if (!split) throw new ConfigError(`${config}: data.test (or data.val) is required to evaluate`, 'data.test', config);
   checkRange('--show-score-thr', argv['show-score-thr'], 0, 1);
+  if (argv.launcher === 'mpi' && argv['show-dir']) throw new UserError('--show-dir is not supported with --launcher mpi; draw with a single-process tools/eval');
+  const dist = await startJob(argv.launcher, argv.backend, () => 'evaluation stopped');
   const ckpt = readCheckpoint(checkpoint);
   if (!argv['allow-nonfinite']) assertFiniteCheckpoint(ckpt, checkpoint);
   await setupBackend(argv.backend);
@@ -76,7 +80,9 @@ runTool(async () => {
 
   const started = performance.now();
   const loader = evalLoader(dataset, { workers: cfg.data.workers_per_gpu }) as DataLoader<{ metas?: ImgMeta[] }>;
-  const report = await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {
+  const report = dist
+    ? await dist.evaluateReport(model, dataset, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, { workers: cfg.data.workers_per_gpu })
+    : await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {
     onProgress: (d, n) => {
       if (process.stdout.isTTY) process.stdout.write(`\r${d}/${n}`);
     },
@@ -91,10 +97,12 @@ runTool(async () => {
         }
       : undefined,
   });
+  if (!report) return endJob(dist); // ranks other than 0 of a distributed evaluation
   if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
   console.log(`evaluated ${dataset.length} samples of data.${split} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (report.text) console.log(report.text);
   printMetrics(report.metrics, report.headline);
   if (argv.out) for (const f of evaluator.writeResults!(argv.out, { config, checkpoint, split }, report)) console.log(`wrote ${f}`);
   if (showDir) console.log(`drew ${drawn} images in ${showDir}`);
+  await endJob(dist);
 });

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { UserError } from '../../core/errors';
 import { type BuiltDataset, DATASETS, type DataLoader, type EvaluationReport, type Evaluator, EVALUATORS, type LoaderOptions, MODELS, type TrainableModel } from '../../core/registry';
 import { BatchNorm2d, Conv2d, Linear } from '../../nn/layers';
+import { SyncBatchNorm2d } from '../../nn/sync_bn';
 import { Module } from '../../nn/module';
 
 export class ToyNet extends Module {
@@ -14,12 +15,13 @@ export class ToyNet extends Module {
   readonly conv2: Conv2d;
   readonly bn2: BatchNorm2d;
   readonly fc: Linear;
-  constructor(width: number, numClasses: number) {
+  constructor(width: number, numClasses: number, norm: 'BN' | 'SyncBN' = 'BN') {
     super();
+    const Norm = norm === 'SyncBN' ? SyncBatchNorm2d : BatchNorm2d;
     this.conv1 = this.child('conv1', new Conv2d(3, width, 3, { padding: 1, bias: false }));
-    this.bn1 = this.child('bn1', new BatchNorm2d(width));
+    this.bn1 = this.child('bn1', new Norm(width));
     this.conv2 = this.child('conv2', new Conv2d(width, 2 * width, 3, { stride: 2, padding: 1, bias: false }));
-    this.bn2 = this.child('bn2', new BatchNorm2d(2 * width));
+    this.bn2 = this.child('bn2', new Norm(2 * width));
     this.fc = this.child('fc', new Linear(2 * width, numClasses));
   }
   forward(x: tf.Tensor4D): tf.Tensor2D {
@@ -42,10 +44,11 @@ export class ToyClassifier implements TrainableModel<ToyBatch, number> {
     readonly numClasses: number,
     /** Test hook: the loss becomes NaN from this forward call on (1-based); 0 disables. */
     readonly nanFromIter = 0,
+    norm: 'BN' | 'SyncBN' = 'BN',
     /** Test hook: the input images become NaN from this forward call on (BN statistics turn NaN); 0 disables. */
     readonly nanInputFromIter = 0,
   ) {
-    this.module = new ToyNet(width, numClasses);
+    this.module = new ToyNet(width, numClasses, norm);
   }
   forwardTrain(batch: ToyBatch): Record<string, tf.Scalar> {
     this.calls++;
@@ -105,14 +108,17 @@ export class ToyDataset implements BuiltDataset<ToyBatch> {
 
   loader(opts: LoaderOptions): DataLoader<ToyBatch> {
     const ds = this;
-    const count = opts.dropLast === false ? Math.ceil(ds.length / opts.batchSize) : Math.floor(ds.length / opts.batchSize) || 1;
+    // A sampler (distributed training) gives the epoch's indices; else the toy's own shuffle.
+    const n = opts.sampler ? opts.sampler.length : ds.length;
+    const count = opts.dropLast === false ? Math.ceil(n / opts.batchSize) : Math.floor(n / opts.batchSize) || 1;
     let order: number[] = [];
     let start = 0;
     return {
       length: count,
       setEpoch(epoch: number) {
         order = [...Array(ds.length).keys()];
-        if (opts.shuffle) {
+        if (opts.sampler) order = Array.from(opts.sampler.indices(epoch));
+        else if (opts.shuffle) {
           const r = rng(opts.seed * 1000003 + epoch);
           for (let i = order.length - 1; i > 0; i--) {
             const j = Math.floor(r() * (i + 1));
@@ -182,8 +188,14 @@ export function registerToy(): void {
   }
   if (!MODELS.has('ToyClassifier')) {
     MODELS.register('ToyClassifier', {
-      schema: s.object({ width: s.int({ min: 1 }), num_classes: s.int({ min: 2 }), nan_from_iter: s.int({ min: 0 }).optional(), nan_input_from_iter: s.int({ min: 0 }).optional() }),
-      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0, cfg.nan_input_from_iter ?? 0),
+      schema: s.object({
+        width: s.int({ min: 1 }),
+        num_classes: s.int({ min: 2 }),
+        nan_from_iter: s.int({ min: 0 }).optional(),
+        norm: s.enum(['BN', 'SyncBN'] as const).optional(),
+        nan_input_from_iter: s.int({ min: 0 }).optional(),
+      }),
+      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0, cfg.norm ?? 'BN', cfg.nan_input_from_iter ?? 0),
       doc: 'test-only conv classifier',
     });
   }
