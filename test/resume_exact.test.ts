@@ -49,9 +49,25 @@ async function expectExactResume(cfg: Config, k: number, m: number): Promise<voi
   const wantRng = full.opts.rng?.state() ?? null;
   disposeRunner(full);
 
+  // The interrupted run has the same schedule (max_iters K+M: poly and step policies depend on it)
+  // and stops right after the checkpoint of iteration K, as a kill there would.
   const dir = tmp();
-  const first = createRunner({ ...iterCfg, runner: { type: 'IterBasedRunner', max_iters: k } } as Config, { workDir: dir, seed, log: new MemoryLogSink() });
-  await first.run();
+  const first = createRunner(iterCfg, { workDir: dir, seed, log: new MemoryLogSink() });
+  const stop = new Error('stop after iteration K');
+  first.hooks.push({
+    name: 'stop',
+    afterIter: (r) => {
+      if (r.iter === k) throw stop;
+    },
+  });
+  await first.run().then(
+    () => {
+      throw new Error('the first run should have stopped');
+    },
+    (e: unknown) => {
+      if (e !== stop) throw e;
+    },
+  );
   disposeRunner(first);
   const resumed = createRunner(iterCfg, { workDir: dir, seed, log: new MemoryLogSink(), resumeFrom: join(dir, `iter_${k}.safetensors`) });
   expect(resumed.iter).toBe(k);
