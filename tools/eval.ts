@@ -11,11 +11,12 @@ import type { ImgMeta } from '../datasets/types';
 import { buildDataset, buildModel } from '../engine/build';
 import { assertFiniteCheckpoint, loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { testLoaderOptions } from '../engine/test_loader';
 import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
 import { writeResultImage } from '../visualization/draw_result';
 import { checkRange, failWithHints, knownFlags } from './lib/args';
 import { checkWritableDir } from './lib/paths';
-import { BACKEND_CHOICES, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 function printMetrics(metrics: Record<string, number>, keys = Object.keys(metrics)): void {
   for (const k of keys) console.log(`${k}: ${metrics[k].toFixed(4)}`);
@@ -79,7 +80,7 @@ runTool(async () => {
   let drawn = 0;
 
   const started = performance.now();
-  const loader = evalLoader(dataset, { workers: cfg.data.workers_per_gpu }) as DataLoader<{ metas?: ImgMeta[] }>;
+  const loader = evalLoader(dataset, testLoaderOptions(cfg, split)) as DataLoader<{ metas?: ImgMeta[] }>;
   const report = dist
     ? await dist.evaluateReport(model, dataset, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, { workers: cfg.data.workers_per_gpu })
     : await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {

@@ -1,5 +1,7 @@
-// tools/infer: runs a detector config + checkpoint on image files and writes, per image, a PNG with
-// the predictions drawn and a JSON with boxes (x1, y1, x2, y2), scores, labels and RLE masks.
+// tools/infer: runs a config + checkpoint on image files (files, folders, globs). Detectors write, per
+// image, a PNG with the predictions drawn and a JSON with boxes (x1, y1, x2, y2), scores, labels and
+// RLE masks; model types registered in models/image_inference (ImageClassifier: top-5 classes) run
+// their own inference.
 import { writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import yargs from 'yargs';
@@ -7,13 +9,15 @@ import { hideBin } from 'yargs/helpers';
 import { UserError } from '../core/errors';
 import { decodeImage, encodePngRgb, type RgbImage } from '../datasets/io/image';
 import { imageBatch, initDetector } from '../models/inference';
+import { IMAGE_INFERENCE } from '../models/image_inference';
+import { loadConfig } from '../core/config';
 import { bitmapToRle } from '../structures/mask_rle';
 import { drawDetections } from '../visualization/draw_detections';
 import '../backbones';
 import '../datasets/register';
 import { checkInt, checkRange, failWithHints, knownFlags } from './lib/args';
 import { checkWritableDir, expandImageArgs } from './lib/paths';
-import { BACKEND_CHOICES, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 /** Decodes one input image; anything the decoder rejects becomes one line naming the file. */
 async function readImage(file: string): Promise<RgbImage> {
@@ -54,6 +58,10 @@ runTool(async () => {
   checkWritableDir(argv['out-dir'], '--out-dir');
   await importRegistrations();
   await setupBackend(argv.backend);
+  // Model types with their own single-image inference (e.g. ImageClassifier: top-5) run it here.
+  const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
+  const own = IMAGE_INFERENCE.get(cfg.model.type);
+  if (own) return own({ cfg, configFile: argv.config, checkpoint: argv.checkpoint ?? null, files, outDir: argv['out-dir'], classes: argv.classes });
   const det = await initDetector(argv.config, argv.checkpoint ?? null, argv['cfg-options'], { allowRandomWeights: argv['allow-random-weights'] });
   console.log(`weights: ${det.weights}`);
   if (!argv.checkpoint) console.log('warning: random weights (--allow-random-weights): the detections are meaningless');
@@ -62,7 +70,7 @@ runTool(async () => {
     const img = await readImage(file);
     const t0 = performance.now();
     const batch = await imageBatch(det, file);
-    const r = det.model.predictBitmaps(batch)[0];
+    const r = (await det.model.predictBitmaps(batch))[0];
     const ms = performance.now() - t0;
     // Same-named images from different folders (a/x.jpg, b/x.jpg) must not overwrite each other.
     let name = basename(file, extname(file));

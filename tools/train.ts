@@ -8,7 +8,7 @@ import { createRunner } from '../engine/build';
 import { LAUNCHERS, SilentLogSink, reportAdapter, runAsRank, startJob } from '../engine/dist/launch';
 import { FileLogSink } from '../engine/log_writer';
 import { failWithHints, knownFlags } from './lib/args';
-import { BACKEND_CHOICES, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 let createdWorkDir: string | null = null;
 

@@ -9,7 +9,7 @@ import { normal, peekInitState } from '../../nn/init';
 import { Rng } from '../../core/rng';
 import { ConvModule, type NormCfg } from '../../nn/conv_module';
 import { ConfigError } from '../../core/errors';
-import { resizeBilinear } from './resize';
+import { resizeBilinear } from '../../ops/resize';
 
 export interface FPNHeadOptions {
   in_channels: number[];
