@@ -5,14 +5,15 @@
 //   - our training checkpoints: safetensors with `state_dict.*` and `optimizer.state.*` tensors and
 //     JSON metadata (iteration, schedule, rng, metrics) under format CHECKPOINT_FORMAT.
 // Writes our checkpoints atomically. Module <-> state_dict copying is in ./state_dict.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from '../core/errors';
+import { fileError, writeFileAtomic as writeAtomic } from '../core/fsio';
 import { type CheckpointKey, type Module, tfToTorch, torchToTf } from '../nn/module';
 import { readTorchZip } from './formats/pth';
 import { type RawTensor, readSafetensors, writeSafetensors } from './formats/safetensors';
-import { looksLikeZip } from './formats/zip';
+import { looksLikeZip, ZipError } from './formats/zip';
 import { stateDict } from './state_dict';
 
 export type { RawTensor };
@@ -121,7 +122,19 @@ function fromSafetensors(buf: Uint8Array, source: string): LoadedCheckpoint {
  */
 export function parseCheckpoint(buf: Uint8Array, source = '<buffer>', key: CheckpointKey = 'auto'): LoadedCheckpoint {
   if (looksLikeZip(buf)) {
-    const { root } = readTorchZip(buf, source);
+    let root: unknown;
+    try {
+      ({ root } = readTorchZip(buf, source));
+    } catch (e) {
+      // A truncated or damaged download: the zip reader's structural errors (and reads past the end
+      // of the buffer) say so in one line; our own refusals (CheckpointError) pass through.
+      if (e instanceof ZipError || e instanceof RangeError) {
+        const msg = (e as Error).message;
+        const detail = msg.startsWith(`${source}: `) ? msg.slice(source.length + 2) : msg;
+        throw new CheckpointError(`${source}: truncated or corrupt torch checkpoint (${detail}); download or save it again`);
+      }
+      throw e;
+    }
     const { tensors, wrapper } = unwrap(root, source, key);
     return { format: 'pth', meta: null, stateDict: tensors, optimizerState: [], wrapper, metadata: {} };
   }
@@ -142,23 +155,48 @@ export function readCheckpoint(path: string, key: CheckpointKey = 'auto'): Loade
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new CheckpointError(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError(e, path, 'read the checkpoint');
   }
   return parseCheckpoint(buf, path, key);
 }
 
-/** Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename. */
+/** The temp name a process writes `path` under before renaming: `.<name>.tmp-<pid>`. */
+export function tempPathFor(path: string, pid = process.pid): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${pid}`);
+}
+
+/**
+ * Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename. A failure (full
+ * disk, permissions) removes the partial temp file, leaves `path` as it was and throws FileError.
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    let off = 0;
-    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  writeAtomic(path, bytes, tempPathFor(path));
+}
+
+/** Names of float tensors holding NaN or Inf (state_dict keys, then `optimizer.<param>.<buffer>`). */
+export function nonFiniteTensors(ck: LoadedCheckpoint): string[] {
+  const bad: string[] = [];
+  const hasBad = (t: RawTensor) => {
+    if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) return false;
+    for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) return true;
+    return false;
+  };
+  for (const [k, t] of ck.stateDict) if (hasBad(t)) bad.push(k);
+  for (const [n, k, t] of ck.optimizerState) if (hasBad(t)) bad.push(`optimizer.${n}.${k}`);
+  return bad;
+}
+
+/**
+ * Refuses a checkpoint with NaN/Inf values (a diverged run saved as if it were good): evaluating or
+ * resuming it only spreads the NaNs. Throws CheckpointError naming the first tensors; `override`
+ * names the flag that skips the check.
+ */
+export function assertFiniteCheckpoint(ck: LoadedCheckpoint, path: string, override = '--allow-nonfinite'): void {
+  const bad = nonFiniteTensors(ck);
+  if (bad.length) {
+    const shown = bad.length <= 3 ? bad.join(', ') : `${bad.slice(0, 3).join(', ')} (+${bad.length - 3} more)`;
+    throw new CheckpointError(`${path}: ${bad.length} tensor(s) hold NaN/Inf values (first: ${shown}); the run that wrote it diverged. Use an earlier checkpoint, or pass ${override} to load it anyway`);
   }
-  renameSync(tmp, path);
 }
 
 /** What the checkpoint needs of an optimizer: its slot variables by [param, buffer] and a way to restore them. */

@@ -228,5 +228,27 @@ export async function loadConfigUnchecked(file: string, cfgOptions: string[] = [
 
 /** Pretty-prints a resolved config as a TypeScript config file. */
 export function formatConfig(cfg: unknown): string {
-  return `export default ${JSON.stringify(cfg, null, 2)};\n`;
+  return `export default ${prettyJson(cfg, 0, 'export default '.length)};\n`;
+}
+
+/** One-line JSON with spaces after `,` and `:` (still valid JSON). */
+function inlineJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(inlineJson).join(', ')}]`;
+  if (v && typeof v === 'object') return `{${Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${JSON.stringify(k)}: ${inlineJson(x)}`).join(', ')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * JSON indented by 2, but a list or dict whose one-line form fits in `width` columns stays on one
+ * line, as mmcv's Config.pretty_text does (img_scale, mean/std, a pipeline step): a recipe prints in
+ * tens of lines instead of hundreds. The output is still valid JSON.
+ */
+export function prettyJson(v: unknown, indent = 0, prefix = 0, width = 100): string {
+  const one = inlineJson(v);
+  if (indent + prefix + one.length <= width || v === null || typeof v !== 'object') return one;
+  const pad = ' '.repeat(indent + 2);
+  if (Array.isArray(v)) return `[\n${v.map((x) => pad + prettyJson(x, indent + 2, 0, width)).join(',\n')}\n${' '.repeat(indent)}]`;
+  const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+  if (!entries.length) return '{}';
+  return `{\n${entries.map(([k, x]) => `${pad}${JSON.stringify(k)}: ${prettyJson(x, indent + 2, JSON.stringify(k).length + 2, width)}`).join(',\n')}\n${' '.repeat(indent)}}`;
 }

@@ -113,6 +113,9 @@ export class CocoDataset implements RawDataset {
       if (!known.has(a.category_id))
         throw new DatasetError(this.annFile, `annotation ${a.id ?? '?'} has category_id ${a.category_id}, not among the file's categories`);
       if (!imgIds.has(a.image_id)) throw new DatasetError(this.annFile, `annotation ${a.id ?? '?'} points to image_id ${a.image_id}, not among the file's images`);
+      // mmdet reads ann['bbox'] unconditionally (a KeyError); name the annotation instead.
+      if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every((v) => typeof v === 'number' && Number.isFinite(v)))
+        throw new DatasetError(this.annFile, `annotation ${a.id ?? '?'} (image_id ${a.image_id}) has no valid "bbox" (expected [x, y, width, height] of 4 finite numbers, got ${JSON.stringify(a.bbox ?? null)})`);
       let list = this.annsByImg.get(a.image_id);
       if (!list) this.annsByImg.set(a.image_id, (list = []));
       list.push(sanitizePolygons(a, this.annFile));

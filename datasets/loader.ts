@@ -115,6 +115,8 @@ export class DataLoader implements LoaderContract<Batch> {
 
   setEpoch(epoch: number): void {
     this.epoch = epoch;
+    // A seek (startAt) applies to one epoch only.
+    this.start = 0;
   }
 
   startAt(index: number): void {

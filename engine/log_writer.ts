@@ -1,6 +1,6 @@
 // Run logs in the work dir: `<timestamp>.log` (the lines printed) and `<timestamp>.log.json` (one JSON
 // object per line), plus a progress bar with ETA on stdout when it is a terminal.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendText, makeDir } from '../core/fsio';
 import { join } from 'node:path';
 
 export interface LogSink {
@@ -24,22 +24,32 @@ export class FileLogSink implements LogSink {
   readonly textPath: string;
   readonly jsonPath: string;
   private progressShown = false;
+  private dirMade = false;
 
   constructor(
-    workDir: string,
+    readonly workDir: string,
     private readonly out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean } = process.stdout,
     /** Echo lines to `out` (tests turn this off). */
     private readonly echo = true,
   ) {
-    mkdirSync(workDir, { recursive: true });
+    // The folder is made at the first line written, so a run refused before it logs anything leaves
+    // no empty work dir behind.
     const base = stamp();
     this.textPath = join(workDir, `${base}.log`);
     this.jsonPath = join(workDir, `${base}.log.json`);
   }
 
+  private append(path: string, text: string): void {
+    if (!this.dirMade) {
+      makeDir(this.workDir);
+      this.dirMade = true;
+    }
+    appendText(path, text);
+  }
+
   info(line: string): void {
     const t = new Date().toISOString().replace('T', ' ').slice(0, 19);
-    appendFileSync(this.textPath, `${t} - ${line}\n`);
+    this.append(this.textPath, `${t} - ${line}\n`);
     if (!this.echo) return;
     if (this.progressShown) {
       this.out.write('\r\x1b[2K');
@@ -49,7 +59,7 @@ export class FileLogSink implements LogSink {
   }
 
   json(record: Record<string, unknown>): void {
-    appendFileSync(this.jsonPath, `${JSON.stringify(record)}\n`);
+    this.append(this.jsonPath, `${JSON.stringify(record)}\n`);
   }
 
   progress(done: number, total: number, note: string): void {

@@ -85,7 +85,10 @@ export abstract class Optimizer {
     return out;
   }
 
-  /** Restores state from tensors in our layout; `steps` is the completed step count. */
+  /**
+   * Restores state from tensors in our layout; `steps` is the completed step count. The caller keeps
+   * ownership of `entries` (values are copied into the optimizer's own variables).
+   */
   loadState(entries: [string, string, tf.Tensor][], steps: number): void {
     const byName = new Map(this.params.map((p) => [p.name, p]));
     for (const [name, key, t] of entries) {
@@ -99,6 +102,13 @@ export abstract class Optimizer {
       else this.buffer(name, key, () => t.clone());
     }
     this.steps = steps;
+  }
+
+  /** Live tensors the optimizer owns (its state variables). */
+  numTensors(): number {
+    let n = 0;
+    for (const m of this.state.values()) n += m.size;
+    return n;
   }
 
   dispose(): void {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../core/config_root';
 import { CheckpointError, TrainingStopped } from '../core/errors';
 import type { BuiltDataset, DataLoader, TrainableModel } from '../core/registry';
-import { type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint } from '../checkpoint';
+import { assertFiniteCheckpoint, type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint } from '../checkpoint';
 import { updateLink } from './checkpoint';
 import { buildEvaluator, disposeBatch, evalLoader, inferenceOnDataset } from './evaluate';
 import { testLoaderOptions } from './test_loader';
@@ -71,6 +71,12 @@ export class Runner {
   lastSaved: string | null = null;
   private evaluatedNow = false;
   private tensorBaseline: number | null = null;
+  /**
+   * Live tensors that belong to neither the model nor the optimizer, counted when the runner is built
+   * (before any resume): the tensor guard expects this plus the model's and optimizer's own tensors,
+   * so a leak while loading a checkpoint is caught too.
+   */
+  private outsideTensors = 0;
   private readonly paramByVar = new Map<string, string>();
   /** False on ranks other than 0 of a distributed job: they write no checkpoints (mmcv master_only). */
   readonly writesFiles: boolean;
@@ -114,6 +120,12 @@ export class Runner {
       new CheckpointHook(ck.interval, ck.by_epoch ?? this.byEpoch, { maxKeep: ck.max_keep_ckpts, saveOptimizer: ck.save_optimizer, saveLast: ck.save_last }),
     );
     this.hooks.push(...(opts.extraHooks ?? []));
+    this.outsideTensors = tf.memory().numTensors - this.ownTensors();
+  }
+
+  /** Tensors owned by the model (parameters and buffers) and the optimizer (state buffers). */
+  private ownTensors(): number {
+    return this.opts.model.module.namedSlots().length + this.optimizer.numTensors();
   }
 
   /** Scheduled lr of every parameter for the iteration about to run. */
@@ -149,9 +161,15 @@ export class Runner {
     if (opts.latest) updateLink(join(this.workDir, 'latest.safetensors'), path, 'symlink');
   }
 
-  /** Restores weights, optimizer state, position, RNG and best metric from a training checkpoint. */
-  resume(path: string): void {
+  /**
+   * Restores weights, optimizer state, position, the model's random stream and best metric from a
+   * training checkpoint. Data order, augmentation and worker streams are functions of (seed, epoch,
+   * sample index), so restoring the position restores them. Throws CheckpointError for a file that is
+   * not a training checkpoint, holds NaN/Inf (unless `allowNonfinite`) or does not match.
+   */
+  resume(path: string, opts: { allowNonfinite?: boolean } = {}): void {
     const ck = readCheckpoint(path);
+    if (!opts.allowNonfinite) assertFiniteCheckpoint(ck, path);
     if (!ck.meta) throw new CheckpointError(`${path}: not a training checkpoint (no training metadata); use load_from to initialise weights from it`);
     const wantType = this.optimizer.hyperParams().type;
     if (ck.meta.optimizer && ck.meta.optimizer.type !== wantType) {
@@ -166,6 +184,9 @@ export class Runner {
     this.best = ck.meta.best ?? null;
     if (this.opts.rng && ck.meta.rng != null) this.opts.rng.setState(ck.meta.rng as never);
     this.log.info(`resumed from ${path}: epoch ${this.epoch}, iter ${this.iter}`);
+    if (ck.meta.seed !== undefined && ck.meta.seed !== this.opts.seed) {
+      this.log.info(`warning: ${path} was trained with seed ${ck.meta.seed} but this run uses seed ${this.opts.seed}; data order and augmentation will differ from the interrupted run`);
+    }
   }
 
   /** Initialises weights from a checkpoint (load_from): non-strict, reporting what did not load. */
@@ -207,6 +228,24 @@ export class Runner {
 
   /** One optimisation step on `batch`; returns the logged values. Throws TrainingStopped on NaN/Inf. */
   private async step(batch: unknown): Promise<Record<string, number>> {
+    // The forward pass updates buffers (BN running statistics) and draws from the model's stream
+    // before the loss is known: keep what they were, so the NaN guard can save the state from
+    // before this iteration. Clones share the variables' data (assign swaps it), so this costs no copy.
+    const before = this.snapshotBuffers();
+    try {
+      return await this.stepFrom(batch, before);
+    } finally {
+      tf.dispose(before.buffers.map(([, t]) => t));
+    }
+  }
+
+  private snapshotBuffers(): { buffers: [tf.Variable, tf.Tensor][]; rng: unknown } {
+    const buffers: [tf.Variable, tf.Tensor][] = [];
+    for (const [, slot] of this.opts.model.module.namedSlots()) if (!slot.variable.trainable) buffers.push([slot.variable, tf.clone(slot.variable)]);
+    return { buffers, rng: this.opts.rng?.state() ?? null };
+  }
+
+  private async stepFrom(batch: unknown, before: { buffers: [tf.Variable, tf.Tensor][]; rng: unknown }): Promise<Record<string, number>> {
     await this.opts.model.prepareTrain?.(batch);
     const lrs = this.currentLrs();
     const vars = this.optimizer.params.map((p) => p.variable);
@@ -254,7 +293,10 @@ export class Runner {
     const bad = Object.entries(out).filter(([, v]) => !Number.isFinite(v));
     if (bad.length) {
       tf.dispose(grads);
-      // The update was not applied: the parameters are still the last good state.
+      // The update was not applied, so the parameters are still the last good state; buffers and the
+      // model's random stream are put back to where they were before this iteration's forward pass.
+      for (const [v, t] of before.buffers) v.assign(t);
+      if (this.opts.rng && before.rng != null) this.opts.rng.setState(before.rng as never);
       const path = join(this.workDir, `nan_guard_iter_${this.iter}.safetensors`);
       await this.saveCheckpoint(path, { optimizer: true, latest: false });
       throw new TrainingStopped(
@@ -270,12 +312,22 @@ export class Runner {
 
   private checkTensorCount(): void {
     const n = tf.memory().numTensors;
+    const limit = this.opts.cfg.tensor_guard?.max_growth ?? 64;
+    if (this.tensorBaseline === null) {
+      // First check of this run: everything beyond the model, the optimizer and what existed before
+      // the runner (and any resume) is growth, e.g. state cloned while loading a checkpoint.
+      const expected = this.outsideTensors + this.ownTensors();
+      if (n - expected > limit) {
+        throw new TrainingStopped(
+          `training stopped at iter ${this.iter}: ${n} live tensors after the first iteration, but the model and optimizer own ${this.ownTensors()} and ${this.outsideTensors} others existed before (tensor_guard.max_growth ${limit}); a tensor leaks while resuming, in forwardTrain, the data loader or a hook`,
+        );
+      }
+    }
     if (this.tensorBaseline === null || this.evaluatedNow) {
       this.tensorBaseline = n;
       this.evaluatedNow = false;
       return;
     }
-    const limit = this.opts.cfg.tensor_guard?.max_growth ?? 64;
     if (n - this.tensorBaseline > limit) {
       throw new TrainingStopped(
         `training stopped at iter ${this.iter}: live tensors grew from ${this.tensorBaseline} to ${n} (tensor_guard.max_growth ${limit}); a tensor leaks in forwardTrain, the data loader or a hook`,
@@ -293,7 +345,10 @@ export class Runner {
     await this.callHooks('beforeRun');
     while (this.iter < this.maxIters) {
       this.trainLoader.setEpoch(this.epoch);
-      const skip = this.innerIter;
+      // A checkpoint written by an iteration hook on the last batch of an epoch has inner_iter equal
+      // to the epoch length: nothing is left to fetch, only the epoch end below. Seeking the loader
+      // there would leave its start offset set for the next epoch (an empty epoch after resume).
+      const skip = this.innerIter < this.itersPerEpoch ? this.innerIter : 0;
       if (skip > 0 && this.trainLoader.startAt) this.trainLoader.startAt(skip);
       await this.callHooks('beforeEpoch');
       const it = this.trainLoader[Symbol.asyncIterator]();

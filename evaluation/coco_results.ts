@@ -71,10 +71,12 @@ export function evaluateCocoRows(gt: COCO | CocoDataset | string, rows: CocoResu
 
 /**
  * The results files of mmdet's results2json for `out`: `<stem>.bbox.json` and `<stem>.segm.json`,
- * where stem is `out` without a trailing `.json` (so `--out res.json` and `--out res` name the same).
+ * where stem is `out` without a trailing `.json`, `.pkl` or `.pickle` (`--out res.json`, `--out res.pkl`
+ * and `--out res` name the same files).
  */
 export function cocoResultPaths(out: string): { bbox: string; segm: string } {
-  const stem = out.replace(/\.json$/i, '');
+  // mmdetection users pass `--out results.pkl`; the stem drops a .json/.pkl/.pickle extension either way.
+  const stem = out.replace(/\.(json|pkl|pickle)$/i, '');
   return { bbox: `${stem}.bbox.json`, segm: `${stem}.segm.json` };
 }
 

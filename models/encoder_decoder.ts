@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import type { TrainableModel } from '../core/registry';
 import { UserError } from '../core/errors';
+import type { Rng } from '../core/rng';
 import type { ImgMeta, SegBatch } from '../datasets/types';
 import type { SegResult } from '../structures/results';
 import type { FeatureBackbone } from '../backbones/feature_backbone';
@@ -84,6 +85,11 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   readonly ignoreIndex: number;
   readonly loss: Required<Omit<SegLossCfg, 'use_sigmoid'>>;
   testCfg: SegTestCfg;
+
+  /** The training-time random stream (the decode head's Dropout2d masks); checkpointed by the runner. */
+  get rng(): Rng {
+    return this.module.decodeHead.rng;
+  }
 
   constructor(opts: EncoderDecoderOptions) {
     checkFpnInChannels(opts.backbone.outChannels, opts.neck.inChannels);

@@ -2,9 +2,9 @@
 // pipeline on one image file, return its detections at the original image size.
 import { loadConfig } from '../core/config';
 import type { Config } from '../core/config_root';
-import { ConfigError } from '../core/errors';
+import { ConfigError, UserError } from '../core/errors';
 import { MODELS } from '../core/registry';
-import { initWeights, loadStateDict, readCheckpoint } from '../checkpoint';
+import { assertFiniteCheckpoint, initWeights, loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildPipeline, type Pipeline } from '../datasets/pipeline';
 import { collate } from '../datasets/collate';
 import type { DetBatch } from '../datasets/types';
@@ -18,6 +18,13 @@ export interface Detector {
   pipeline: Pipeline;
   /** Class names from the checkpoint's meta.CLASSES (mmdet's checkpoint meta); null when it has none. */
   classes?: string[] | null;
+  /** What the weights are, for the user: the checkpoint and its training position, or 'random'. */
+  weights: string;
+}
+
+export interface InitDetectorOptions {
+  /** Build with random weights when no checkpoint is given (default: refused, the output would be noise). */
+  allowRandomWeights?: boolean;
 }
 
 /** The test (else val) pipeline of a config, without annotation loading (a bare image has none). */
@@ -27,21 +34,33 @@ export function testPipelineOf(cfg: Config, file = 'config'): Pipeline {
   return buildPipeline(split.pipeline.filter((t) => (t as { type?: string }).type !== 'LoadAnnotations'));
 }
 
-/** Builds the model of a config file and loads a checkpoint (strictly) when given. */
-export async function initDetector(configFile: string, checkpoint?: string | null, cfgOptions: string[] = []): Promise<Detector> {
+/**
+ * Builds the model of a config file and loads a checkpoint (strictly); the backbone's init_cfg is
+ * not applied then (as mmdet's init_detector). Without a checkpoint it throws UserError unless
+ * `allowRandomWeights`; with one holding NaN/Inf it throws CheckpointError.
+ */
+export async function initDetector(configFile: string, checkpoint?: string | null, cfgOptions: string[] = [], opts: InitDetectorOptions = {}): Promise<Detector> {
   const { cfg } = await loadConfig(configFile, cfgOptions);
+  if (!checkpoint && !opts.allowRandomWeights) {
+    throw new UserError(`${configFile}: no checkpoint given, so the weights would be random and the detections noise; give a checkpoint (tools/infer --checkpoint <file>) or allow random weights explicitly (--allow-random-weights)`);
+  }
   const model = MODELS.build(cfg.model, undefined, 'model');
   if (!(model instanceof MaskRCNN)) throw new ConfigError(`${configFile}: model.type is '${cfg.model.type}', not a detector`, 'model.type', configFile);
-  // Weights load after construction: init_cfg first, then the checkpoint over everything.
+  // Weights load after construction: the checkpoint over everything, else init_cfg (random weights,
+  // explicitly allowed; the backbone's ImageNet file when the config names one).
+  let weights = 'random (no checkpoint)';
   let classes: string[] | null = null;
   if (checkpoint) {
     const ck = readCheckpoint(checkpoint);
+    assertFiniteCheckpoint(ck, checkpoint);
     loadStateDict(model.module, ck.stateDict, { strict: true, source: checkpoint });
+    const at = ck.meta ? `, trained to iter ${ck.meta.iter} (epoch ${ck.meta.epoch})` : '';
+    weights = `${checkpoint} (${ck.stateDict.size} tensors${at})`;
     const c = ck.meta?.CLASSES;
     if (Array.isArray(c) && c.every((x) => typeof x === 'string')) classes = c as string[];
   } else initWeights(model.module);
   model.module.eval();
-  return { model, cfg, pipeline: testPipelineOf(cfg, configFile), classes };
+  return { model, cfg, pipeline: testPipelineOf(cfg, configFile), weights, classes };
 }
 
 /** The test-pipeline batch of one image file. */

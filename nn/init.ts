@@ -9,6 +9,14 @@ export function setInitSeed(seed: number): void {
   state = (seed ^ 0x9e3779b9) >>> 0;
 }
 
+/**
+ * The stream's current position, without advancing it: a seed for other deterministic streams
+ * (e.g. dropout masks) that follows the experiment seed and the build order.
+ */
+export function peekInitState(): number {
+  return state;
+}
+
 /** mulberry32: small, fast, good enough for weight init. */
 function next(): number {
   state = (state + 0x6d2b79f5) >>> 0;

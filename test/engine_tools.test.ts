@@ -59,7 +59,7 @@ describe('tools', () => {
     const junk = join(workDir, 'junk.safetensors');
     writeFileSync(junk, 'not a checkpoint');
     expectOneLineError(tool('eval', ['--config', CFG, '--checkpoint', junk, '--backend', 'cpu']), /^error: .*junk\.safetensors: not a safetensors file/);
-    expectOneLineError(tool('eval', ['--config', CFG, '--checkpoint', join(workDir, 'missing.safetensors')]), /^error: cannot read checkpoint .*missing\.safetensors: ENOENT/);
+    expectOneLineError(tool('eval', ['--config', CFG, '--checkpoint', join(workDir, 'missing.safetensors')]), /^error: .*missing\.safetensors: cannot read the checkpoint \(ENOENT: no such file or folder\)$/);
     // Only where the optional binding is absent (a user may have installed it as the README says).
     if (!tfjsNodeInstalled()) expectOneLineError(tool('train', ['--config', CFG, '--backend', 'tensorflow']), /^error: backend 'tensorflow' is not available: .*npm install @tensorflow\/tfjs-node-gpu/);
     expectOneLineError(tool('train', ['--config', CFG, '--bogus']), /^error: Unknown argument: bogus/);

@@ -104,6 +104,6 @@ describe('torch zip checkpoint reader', () => {
     writeFileSync(junk, 'this is not a checkpoint at all');
     expect(() => readCheckpoint(junk)).toThrow(`${junk}: not a safetensors file`);
     expect(() => parseCheckpoint(makeZip([['a/other.txt', new Uint8Array([1])]]), 'z.pth')).toThrow(/no data\.pkl/);
-    expect(() => readCheckpoint(join(dir, 'absent.pth'))).toThrow(/cannot read checkpoint .*absent\.pth: ENOENT/);
+    expect(() => readCheckpoint(join(dir, 'absent.pth'))).toThrow(/absent\.pth: cannot read the checkpoint \(ENOENT: no such file or folder\)/);
   });
 });

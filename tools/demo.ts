@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
 import { UserError } from '../core/errors';
 import { createRunner, buildDataset } from '../engine/build';
+import { resolvePath } from '../datasets/base';
 import { FileLogSink } from '../engine/log_writer';
 import { buildEvaluator, evalLoader, inferenceOnDataset } from '../engine/evaluate';
 import { testLoaderOptions } from '../engine/test_loader';
@@ -49,8 +50,9 @@ runTool(async () => {
   await importRegistrations();
   const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
   // Generate the dataset where the config reads it (the folder above its annotations/), unless present.
-  const trainAnn = (cfg.data.train as { ann_file?: string }).ann_file;
-  if (!trainAnn) throw new UserError(`${argv.config}: data.train.ann_file is required by the demo`);
+  const train = cfg.data.train as { ann_file?: string; data_root?: string };
+  if (!train.ann_file) throw new UserError(`${argv.config}: data.train.ann_file is required by the demo`);
+  const trainAnn = resolvePath(train.data_root, train.ann_file);
   const dataRoot = dirname(dirname(trainAnn));
   if (!existsSync(trainAnn)) {
     // 600 training and 100 validation scenes, sides 96..128 px (4 shape classes, some crowd regions).
@@ -85,7 +87,7 @@ runTool(async () => {
 
   const visDir = join(workDir, 'vis');
   mkdirSync(visDir, { recursive: true });
-  const det = { model, cfg, pipeline: testPipelineOf(cfg, argv.config) };
+  const det = { model, cfg, pipeline: testPipelineOf(cfg, argv.config), weights: 'trained by this demo' };
   for (let i = 0; i < Math.min(argv.examples, raw.length); i++) {
     const file = join(raw.imgPrefix, raw.imageInfo(i).file_name);
     const r = (await model.predictBitmaps(await imageBatch(det, file)))[0];

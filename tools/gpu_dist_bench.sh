@@ -16,9 +16,9 @@ nvidia-smi --query-gpu=index,name,pci.bus_id --format=csv | tee "$OUT/dist_gpus.
 data=/tmp/dist_coco
 tools/make_dataset shapes-coco --out $data --train "$IMAGES" --val 2 --width 1333 --height 800 | tail -1
 opts=(runner.max_epochs=1 log_config.interval=2 evaluation.interval=1000 checkpoint_config.interval=1000
-  data.train.ann_file=$data/annotations/instances_train.json data.train.img_prefix=$data/train/
-  data.val.ann_file=$data/annotations/instances_val.json data.val.img_prefix=$data/val/
-  data.test.ann_file=$data/annotations/instances_val.json data.test.img_prefix=$data/val/)
+  data.train.data_root=$data/ data.train.ann_file=annotations/instances_train.json data.train.img_prefix=train/
+  data.val.data_root=$data/ data.val.ann_file=annotations/instances_val.json data.val.img_prefix=val/
+  data.test.data_root=$data/ data.test.ann_file=annotations/instances_val.json data.test.img_prefix=val/)
 cfg=configs/mask_rcnn/mask_rcnn_tinyvim_s_fpn_1x_coco.ts
 echo "-- 1 process x batch 2"
 timeout 260 tools/train --config $cfg --backend webgpu --work-dir /tmp/dist_w1 --cfg-options "${opts[@]}" >"$OUT/dist_1.log" 2>&1; echo "exit $?"

@@ -47,8 +47,9 @@ export default defineConfig({
     workers_per_gpu: 1,
     train: {
       type: 'CocoDataset',
-      ann_file: `${dataRoot}annotations/instances_train.json`,
-      img_prefix: `${dataRoot}train/`,
+      data_root: dataRoot,
+      ann_file: 'annotations/instances_train.json',
+      img_prefix: 'train/',
       pipeline: [
         { type: 'LoadImageFromFile' },
         { type: 'LoadAnnotations', with_bbox: true, with_mask: true },
@@ -60,8 +61,9 @@ export default defineConfig({
     },
     val: {
       type: 'CocoDataset',
-      ann_file: `${dataRoot}annotations/instances_val.json`,
-      img_prefix: `${dataRoot}val/`,
+      data_root: dataRoot,
+      ann_file: 'annotations/instances_val.json',
+      img_prefix: 'val/',
       test_mode: true,
       pipeline: [
         { type: 'LoadImageFromFile' },

@@ -115,7 +115,9 @@ export async function decodeImage(file: string): Promise<RgbImage> {
     }
     throw new Error(`unexpected ${info.channels} channels`);
   } catch (e) {
-    throw new DatasetError(file, `corrupt or unsupported image (${(e as Error).message})`);
+    // libvips appends its own warnings on further lines: keep the error one line.
+    const detail = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+    throw new DatasetError(file, `corrupt or unsupported image (${detail})`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Evaluates on the validation set every `interval` iterations/epochs, logs the metrics and keeps a
 // `best_<metric>.safetensors` checkpoint (the runner writes it, as a hard link to the same-iteration
 // checkpoint when one is saved). Register it before the CheckpointHook so checkpoints carry the metrics.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runner } from '../runner';
 import { everyN, type Hook } from './hook';
@@ -18,7 +19,17 @@ export class EvalHook implements Hook {
   ) {}
 
   private async run(runner: Runner): Promise<void> {
-    const metrics = await runner.evaluate(this.metric);
+    let metrics: Record<string, number>;
+    try {
+      metrics = await runner.evaluate(this.metric);
+    } catch (e) {
+      // Nothing trained is lost: the state is saved (as the checkpoint hook would name it) before the
+      // evaluation error is reported.
+      const path = join(runner.workDir, this.byEpoch ? `epoch_${runner.epoch}.safetensors` : `iter_${runner.iter}.safetensors`);
+      if (!existsSync(path)) await runner.saveCheckpoint(path, { optimizer: true, latest: true });
+      runner.log.info(`evaluation failed at ${this.byEpoch ? `epoch ${runner.epoch}` : `iter ${runner.iter}`}; the trained state is saved to ${path} (resume with --resume-from)`);
+      throw e;
+    }
     runner.metrics = metrics;
     const where = this.byEpoch ? `Epoch(val) [${runner.epoch}]` : `Iter(val) [${runner.iter}]`;
     runner.log.info(`${where}\t${Object.entries(metrics).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(', ')}`);

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { Conv2d } from '../../nn/layers';
-import { normal, uniform } from '../../nn/init';
+import { normal, peekInitState } from '../../nn/init';
+import { Rng } from '../../core/rng';
 import { ConvModule, type NormCfg } from '../../nn/conv_module';
 import { ConfigError } from '../../core/errors';
 import { resizeBilinear } from '../../ops/resize';
@@ -60,9 +61,17 @@ export class FPNHead extends Module {
   readonly alignCorners: boolean;
   readonly scaleHeads: ScaleHead[] = [];
   readonly convSeg: Conv2d;
+  /**
+   * Stream of the Dropout2d masks. Its position is part of the training state (the segmentor exposes
+   * it as the model's `rng`, which the runner saves in checkpoints), so a resumed run draws the same
+   * masks as an uninterrupted one. Seeded from the init stream's position, i.e. from the experiment
+   * seed, without consuming it (initial weights do not change).
+   */
+  readonly rng: Rng;
 
   constructor(opts: FPNHeadOptions) {
     super();
+    this.rng = new Rng(peekInitState());
     const { in_channels, feature_strides } = opts;
     if (in_channels.length !== feature_strides.length) {
       throw new ConfigError(`decode_head.in_channels has ${in_channels.length} entries but feature_strides has ${feature_strides.length}`, 'decode_head.feature_strides');
@@ -113,9 +122,10 @@ export class FPNHead extends Module {
     const p = this.dropoutRatio;
     if (!this.training || p <= 0) return x;
     const [n, , , c] = x.shape;
-    // Drawn from the seeded init stream so a seeded run is reproducible on every backend.
-    const keep = tf.cast(tf.greaterEqual(uniform([n, 1, 1, c], 0, 1), p), 'float32');
-    return tf.mul(x, tf.div(keep, 1 - p));
+    // Drawn in JS from the head's own stream: the same masks on every backend, resumable exactly.
+    const keep = new Float32Array(n * c);
+    for (let i = 0; i < keep.length; i++) keep[i] = this.rng.next() >= p ? 1 / (1 - p) : 0;
+    return tf.mul(x, tf.tensor4d(keep, [n, 1, 1, c]));
   }
 }
 

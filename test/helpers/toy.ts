@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { s } from '../../core/config_schema';
 import { writeFileSync } from 'node:fs';
+import { UserError } from '../../core/errors';
 import { type BuiltDataset, DATASETS, type DataLoader, type EvaluationReport, type Evaluator, EVALUATORS, type LoaderOptions, MODELS, type TrainableModel } from '../../core/registry';
 import { BatchNorm2d, Conv2d, Linear } from '../../nn/layers';
 import { SyncBatchNorm2d } from '../../nn/sync_bn';
@@ -44,12 +45,15 @@ export class ToyClassifier implements TrainableModel<ToyBatch, number> {
     /** Test hook: the loss becomes NaN from this forward call on (1-based); 0 disables. */
     readonly nanFromIter = 0,
     norm: 'BN' | 'SyncBN' = 'BN',
+    /** Test hook: the input images become NaN from this forward call on (BN statistics turn NaN); 0 disables. */
+    readonly nanInputFromIter = 0,
   ) {
     this.module = new ToyNet(width, numClasses, norm);
   }
   forwardTrain(batch: ToyBatch): Record<string, tf.Scalar> {
     this.calls++;
-    const logits = this.module.forward(batch.images);
+    const images = this.nanInputFromIter > 0 && this.calls >= this.nanInputFromIter ? tf.mul(batch.images, NaN) : batch.images;
+    const logits = this.module.forward(images as tf.Tensor4D);
     const onehot = tf.oneHot(batch.labels, this.numClasses);
     let loss = tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
     if (this.nanFromIter > 0 && this.calls >= this.nanFromIter) loss = tf.mul(loss, NaN) as tf.Scalar;
@@ -154,7 +158,7 @@ export class ToyAccuracyEvaluator implements Evaluator<ToyBatch, number> {
     readonly dataset: ToyDataset,
     metric: readonly string[],
   ) {
-    for (const m of metric) if (m !== 'accuracy') throw new Error(`ToyDataset: unknown metric '${m}'`);
+    for (const m of metric) if (m !== 'accuracy') throw new UserError(`evaluation.metric '${m}' is not supported for ToyDataset (expected 'accuracy')`);
   }
   reset(): void {
     this.results = [];
@@ -189,8 +193,9 @@ export function registerToy(): void {
         num_classes: s.int({ min: 2 }),
         nan_from_iter: s.int({ min: 0 }).optional(),
         norm: s.enum(['BN', 'SyncBN'] as const).optional(),
+        nan_input_from_iter: s.int({ min: 0 }).optional(),
       }),
-      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0, cfg.norm ?? 'BN'),
+      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0, cfg.norm ?? 'BN', cfg.nan_input_from_iter ?? 0),
       doc: 'test-only conv classifier',
     });
   }

@@ -1,6 +1,7 @@
 // Shared plumbing of the CLIs (tools/*.ts): error reporting, backend selection, registration of model/dataset/evaluator types.
 import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../../ops/backend';
 import { UserError } from '../../core/errors';
+import { fileError } from '../../core/fsio';
 
 /**
  * Registers the project's model, dataset and evaluator types (models/index, datasets/register, which
@@ -22,19 +23,35 @@ export async function setupBackend(request: string): Promise<string> {
 }
 
 /**
- * Runs a CLI main function: user errors (bad config, checkpoint, flags, backend) print one line and
- * exit 1; anything else is a bug and prints its stack.
+ * Runs a CLI main function: user errors (bad config, checkpoint, flags, backend) and file-system
+ * errors the environment causes (ENOSPC, EACCES, ENOENT... with the file named) print one line and
+ * exit 1; anything else is a bug and prints its stack. `cleanup` runs before exiting on an error.
  */
-export function runTool(main: () => Promise<number | void>): void {
+export function runTool(main: () => Promise<number | void>, cleanup?: () => void): void {
+  const fail = (code: number) => {
+    try {
+      cleanup?.();
+    } catch {
+      // best effort: the error being reported matters more
+    }
+    process.exit(code);
+  };
   main().then(
     (code) => process.exit(code ?? 0),
     (e: unknown) => {
       if (e instanceof UserError || (e as Error)?.name === 'SafetensorsError') {
-        process.stderr.write(`\nerror: ${(e as Error).message}\n`);
-        process.exit(1);
+        // Always one line: messages that carry a library's multi-line text are joined.
+        const line = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+        process.stderr.write(`\nerror: ${line}\n`);
+        return fail(1);
+      }
+      const errno = e as NodeJS.ErrnoException;
+      if (typeof errno?.code === 'string' && typeof errno.path === 'string') {
+        process.stderr.write(`\nerror: ${fileError(e, errno.path, errno.syscall ?? 'access it').message}\n`);
+        return fail(1);
       }
       process.stderr.write(`\ninternal error: ${(e as Error)?.stack ?? String(e)}\n`);
-      process.exit(2);
+      fail(2);
     },
   );
 }

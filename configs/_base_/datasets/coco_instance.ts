@@ -25,9 +25,11 @@ export default defineConfig({
   data: {
     samples_per_gpu: 2,
     workers_per_gpu: 2,
-    train: { type: 'CocoDataset', ann_file: `${dataRoot}annotations/instances_train2017.json`, img_prefix: `${dataRoot}train2017/`, pipeline: trainPipeline },
-    val: { type: 'CocoDataset', ann_file: `${dataRoot}annotations/instances_val2017.json`, img_prefix: `${dataRoot}val2017/`, pipeline: testPipeline, test_mode: true },
-    test: { type: 'CocoDataset', ann_file: `${dataRoot}annotations/instances_val2017.json`, img_prefix: `${dataRoot}val2017/`, pipeline: testPipeline, test_mode: true },
+    // data_root is the one place the root is set: ann_file and img_prefix are relative to it, so
+    // `--cfg-options data.train.data_root=...` (or browse_dataset --data-root) moves the whole split.
+    train: { type: 'CocoDataset', data_root: dataRoot, ann_file: 'annotations/instances_train2017.json', img_prefix: 'train2017/', pipeline: trainPipeline },
+    val: { type: 'CocoDataset', data_root: dataRoot, ann_file: 'annotations/instances_val2017.json', img_prefix: 'val2017/', pipeline: testPipeline, test_mode: true },
+    test: { type: 'CocoDataset', data_root: dataRoot, ann_file: 'annotations/instances_val2017.json', img_prefix: 'val2017/', pipeline: testPipeline, test_mode: true },
   },
   evaluation: { interval: 1, metric: ['bbox', 'segm'] },
 });
