@@ -2,6 +2,7 @@
 // packages the user installs), webgpu (Dawn through the `webgpu` package, only if it finds a GPU
 // adapter), wasm, cpu. The result says which backend runs and why each better one was not used.
 import * as tf from '@tensorflow/tfjs';
+import { createGpu } from '#platform/gpu';
 import { BackendError } from './errors';
 // Training on wasm needs the gradient kernels tfjs-backend-wasm lacks; registering is name-based and
 // harmless for other backends.
@@ -47,10 +48,9 @@ async function tryTensorflow(): Promise<Attempt> {
 
 async function tryWebgpu(): Promise<Attempt> {
   const install = 'a GPU with a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver; the `webgpu` npm package provides Dawn';
-  let gpu: { requestAdapter(): Promise<unknown> };
   try {
-    const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): typeof gpu; globals: Record<string, unknown> };
-    gpu = create([]);
+    const dawn = await createGpu();
+    const gpu = dawn.gpu;
     let adapter: unknown = null;
     try {
       adapter = await gpu.requestAdapter();
@@ -59,10 +59,7 @@ async function tryWebgpu(): Promise<Attempt> {
     }
     if (!adapter) return { ok: false, why: 'no GPU adapter (Dawn found no usable Vulkan/Metal/D3D12 device)', install };
     // tfjs-backend-webgpu reads navigator.gpu and the GPU* constants from the global scope.
-    Object.assign(globalThis, globals);
-    const g = globalThis as unknown as { navigator?: Record<string, unknown> };
-    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-    else g.navigator = { gpu };
+    dawn.install();
   } catch (e) {
     return { ok: false, why: `the webgpu package failed to load (${firstLine(e)})`, install: 'npm install webgpu' };
   }

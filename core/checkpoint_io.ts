@@ -1,6 +1,6 @@
 // Reading state_dicts from checkpoint files: torch.save zips (.pth/.pt/.bin, read safely by core/pth)
 // and safetensors, detected by content, not by extension; plus loading one into a backbone.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from '#platform/fs';
 import { CheckpointError } from './errors';
 import { type RawTensor, readSafetensors, writeSafetensors } from './safetensors';
 import { readTorchZip } from './pth';

@@ -7,7 +7,7 @@
  * - filter_empty_gt (training): images without any annotation of a kept class, or
  *   smaller than min_size, are dropped; test_mode keeps every image.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from '#platform/fs';
 import { DatasetError } from './errors';
 import { resolvePath, type RawDataset } from './base';
 import type { Segmentation } from './masks';

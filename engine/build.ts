@@ -1,7 +1,7 @@
 // From a validated config to a ready Runner: seeds, model and datasets through the registries,
 // optional load_from / resume. Used by tools/train and by tests.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from '#platform/fs';
+import { join } from '#platform/path';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';
 import { type BuiltDataset, DATASETS, MODELS, type TrainableModel } from '../core/registry';

@@ -4,11 +4,11 @@
 // and __metadata__ {format, meta: JSON {iter, epoch, inner_iter, config, rng, scheduler, optimizer,
 // seed, metrics, ...}}. Files are written to a temporary name and renamed, so a crash mid-write leaves
 // the previous checkpoint intact.
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from '#platform/fs';
+import { basename, dirname, join, resolve } from '#platform/path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from '../core/errors';
-import { type RawTensor, readSafetensors, writeSafetensors } from '../core/safetensors';
+import { type RawTensor, type WriteSafetensorsOptions, readSafetensors, writeSafetensors } from '../core/safetensors';
 import { type Module, tfToTorch, torchToTf } from '../nn/module';
 import type { Optimizer } from './optimizers';
 
@@ -56,7 +56,12 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
-export async function serializeCheckpoint(module: Module, optimizer: Optimizer | null, meta: CheckpointMeta): Promise<Buffer> {
+export async function serializeCheckpoint(
+  module: Module,
+  optimizer: Optimizer | null,
+  meta: CheckpointMeta,
+  opts: WriteSafetensorsOptions = {},
+): Promise<Uint8Array> {
   const tensors: [string, { shape: number[]; data: Float32Array | Int32Array | Uint8Array }][] = [];
   const layouts = new Map(module.namedSlots().map(([n, s]) => [n, s.layout]));
   for (const [name, slot] of module.namedSlots()) {
@@ -71,7 +76,7 @@ export async function serializeCheckpoint(module: Module, optimizer: Optimizer |
       t.dispose();
     }
   }
-  return writeSafetensors(tensors, { format: CHECKPOINT_FORMAT, meta: JSON.stringify(meta) });
+  return writeSafetensors(tensors, { format: CHECKPOINT_FORMAT, meta: JSON.stringify(meta) }, opts);
 }
 
 export async function saveCheckpoint(path: string, module: Module, optimizer: Optimizer | null, meta: CheckpointMeta): Promise<void> {
@@ -83,12 +88,21 @@ export async function saveCheckpoint(path: string, module: Module, optimizer: Op
  * converted PyTorch weights) is accepted as weights only.
  */
 export function readCheckpoint(path: string): LoadedCheckpoint {
-  let buf: Buffer;
+  let buf: Uint8Array;
   try {
     buf = readFileSync(path);
   } catch (e) {
     throw new CheckpointError(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  return parseCheckpoint(buf, path);
+}
+
+/**
+ * Parses checkpoint bytes (a file's, a fetched URL's, an ArrayBuffer's), as readCheckpoint does.
+ * `source` names the input in CheckpointError messages.
+ */
+export function parseCheckpoint(buf: Uint8Array, source = '<buffer>'): LoadedCheckpoint {
+  const path = source;
   let file;
   try {
     file = readSafetensors(buf, path);

@@ -1,7 +1,7 @@
 // Run logs in the work dir: `<timestamp>.log` (the lines printed) and `<timestamp>.log.json` (one JSON
 // object per line), plus a progress bar with ETA on stdout when it is a terminal.
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, mkdirSync } from '#platform/fs';
+import { join } from '#platform/path';
 
 export interface LogSink {
   /** A line for humans: printed and appended to the text log. */

@@ -1,8 +1,8 @@
 // Reads a PNG label map as raw label values: the gray value for grayscale PNGs and the palette
 // index (not the colour) for palette PNGs, as mmsegmentation's 'unchanged' loading gives.
 
-import { readFileSync } from 'node:fs';
-import { PNG } from 'pngjs';
+import { readFileSync } from '#platform/fs';
+import { PNG } from '#platform/png';
 import { EvalInputError } from './errors';
 
 export interface LabelMap {
@@ -12,7 +12,7 @@ export interface LabelMap {
   data: Uint8Array | Uint16Array;
 }
 
-const SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const SIG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export function readLabelPng(path: string): LabelMap {
   let buf: Buffer;

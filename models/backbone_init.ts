@@ -1,6 +1,6 @@
 // Backbone `init_cfg: {type: 'Pretrained', checkpoint, prefix?}`, shared by the detector and segmentor
 // builders. Backbones only record the spec (they never read files); the model builders load it here.
-import { existsSync } from 'node:fs';
+import { existsSync } from '#platform/fs';
 import { loadBackboneWeights } from '../core/checkpoint_io';
 import type { Module } from '../nn/module';
 

@@ -1,7 +1,7 @@
 // Evaluates on the validation set every `interval` iterations/epochs, logs the metrics and keeps a
 // `best_<metric>.safetensors` checkpoint (the runner writes it, as a hard link to the same-iteration
 // checkpoint when one is saved). Register it before the CheckpointHook so checkpoints carry the metrics.
-import { join } from 'node:path';
+import { join } from '#platform/path';
 import type { Runner } from '../runner';
 import { everyN, type Hook } from './hook';
 
