@@ -20,6 +20,7 @@ export {
   initSegmentor,
   inferenceSegmentor,
   loadWeights,
+  loadImage,
   parameterCount,
   type Detector,
   type Segmentor,

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { readBytes } from '#platform/fs';
-import { decodeImageBytes, pixelsOf } from '#platform/image';
+import { decodeImage, decodeImageBytes, pixelsOf } from '#platform/image';
 import { checkConfig, loadConfig } from '../core/config';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';
@@ -169,6 +169,14 @@ async function toPixels(input: ImageInput): Promise<RgbPixels | null> {
   return pixelsOf(input as never);
 }
 
+/**
+ * Decodes any ImageInput to RGB pixels (HWC uint8), as the inference functions do: for drawing
+ * results, or to decode once and run several models.
+ */
+export async function loadImage(input: ImageInput): Promise<RgbPixels> {
+  return (await toPixels(input)) ?? decodeImage(String(input));
+}
+
 async function runPipeline<B>(m: Built<unknown>, input: ImageInput, task: 'det' | 'seg'): Promise<B> {
   const px = await toPixels(input);
   const name = typeof input === 'string' ? input : input instanceof URL ? String(input) : '<image>';
@@ -187,7 +195,7 @@ export async function inferenceDetector(det: Detector, input: ImageInput): Promi
 /** The label map of one image at its original size (row-major HxW class indices). */
 export async function inferenceSegmentor(seg: Segmentor, input: ImageInput): Promise<SegResult> {
   const batch = await runPipeline<SegBatch>(seg, input, 'seg');
-  const out = await seg.model.predict(batch);
+  const out = await seg.model.predictAsync(batch);
   return out[0];
 }
 

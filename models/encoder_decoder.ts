@@ -190,23 +190,45 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
 
   /** Predicts one label map per image of the batch, each at its original size. */
   predict(batch: SegBatch): SegResult[] {
-    const [n, H, W, C] = batch.shape;
-    const out: SegResult[] = [];
-    for (let i = 0; i < n; i++) {
-      const meta = batch.metas[i];
-      const [ih, iw] = meta.img_shape;
-      const pred = tf.tidy(() => {
-        const full = tf.tensor4d(batch.data.subarray(i * H * W * C, (i + 1) * H * W * C), [1, H, W, C]);
-        // Test batches are collated with padding; mmseg tests one unpadded image at a time.
-        const img = ih === H && iw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ih, iw, C]) as tf.Tensor4D);
-        return tf.argMax(this.inferenceScores(img, meta), -1);
-      });
+    return batch.metas.map((meta, i) => {
+      const pred = this.predictLabels(batch, i);
       const data = pred.dataSync() as Int32Array;
-      const labels = this.numClasses <= 256 ? Uint8Array.from(data) : Int32Array.from(data);
       pred.dispose();
-      out.push({ filename: meta.filename, height: meta.ori_shape[0], width: meta.ori_shape[1], sem_seg: labels });
+      return this.segResult(meta, data);
+    });
+  }
+
+  /**
+   * As predict, reading the label maps back asynchronously: on webgpu in a browser a synchronous read
+   * (dataSync) of a large buffer loses the device (measured in Chromium 150 with SwiftShader).
+   */
+  async predictAsync(batch: SegBatch): Promise<SegResult[]> {
+    const out: SegResult[] = [];
+    for (let i = 0; i < batch.metas.length; i++) {
+      const pred = this.predictLabels(batch, i);
+      const data = (await pred.data()) as Int32Array;
+      pred.dispose();
+      out.push(this.segResult(batch.metas[i], data));
     }
     return out;
+  }
+
+  /** Arg-max labels [1, H_ori, W_ori] (int32) of image `i` of a test batch. */
+  private predictLabels(batch: SegBatch, i: number): tf.Tensor {
+    const [, H, W, C] = batch.shape;
+    const meta = batch.metas[i];
+    const [ih, iw] = meta.img_shape;
+    return tf.tidy(() => {
+      const full = tf.tensor4d(batch.data.subarray(i * H * W * C, (i + 1) * H * W * C), [1, H, W, C]);
+      // Test batches are collated with padding; mmseg tests one unpadded image at a time.
+      const img = ih === H && iw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ih, iw, C]) as tf.Tensor4D);
+      return tf.argMax(this.inferenceScores(img, meta), -1);
+    });
+  }
+
+  private segResult(meta: ImgMeta, data: Int32Array): SegResult {
+    const labels = this.numClasses <= 256 ? Uint8Array.from(data) : Int32Array.from(data);
+    return { filename: meta.filename, height: meta.ori_shape[0], width: meta.ori_shape[1], sem_seg: labels };
   }
 
   dispose(): void {
