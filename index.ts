@@ -33,15 +33,16 @@ export {
 
 export { TinyViM, TinyViM_S, TinyViM_B, TinyViM_L, TINYVIM_VARIANTS } from './backbones/index';
 export type { TinyViMVariant } from './backbones/index';
-export { MaskRCNN, type InstanceResult } from './models/mask_rcnn';
-export { EncoderDecoder, type SegResult } from './models/encoder_decoder';
-export type { DetectionResult } from './heads/types';
-export { BACKBONES, NECKS, HEADS, MODELS, DATASETS, LOSSES, TRANSFORMS } from './core/registry';
-export { selectBackend, describeBackend, type BackendChoice, type BackendName, type BackendRequest } from './core/backend';
+export { MaskRCNN } from './models/mask_rcnn';
+export type { InstanceResult } from './structures/results';
+export { EncoderDecoder } from './models/encoder_decoder';
+export type { DetectionResult, SegResult } from './structures/results';
+export { BACKBONES, NECKS, HEADS, MODELS, DATASETS, EVALUATORS } from './core/registry';
+export { selectBackend, describeBackend, type BackendChoice, type BackendName, type BackendRequest } from './ops/backend';
 export { checkConfig, defineConfig, type Config } from './core/config';
-export { readSafetensors, writeSafetensors, type RawTensor, type SafetensorsFile, type WriteSafetensorsOptions } from './core/safetensors';
-export { parseCheckpoint, serializeCheckpoint, loadStateDict, CHECKPOINT_FORMAT, type CheckpointMeta, type LoadedCheckpoint } from './engine/checkpoint';
+export { readSafetensors, writeSafetensors, type RawTensor, type SafetensorsFile, type WriteSafetensorsOptions } from './checkpoint/formats/safetensors';
+export { parseCheckpoint, serializeCheckpoint, loadStateDict, CHECKPOINT_FORMAT, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint';
 export { ConfigError, CheckpointError, BackendError, UserError } from './core/errors';
 export { PlatformError } from './platform/errors';
-export { rleToBitmap } from './models/mask_encoding';
+export { rleToBitmap } from './structures/mask_rle';
 export * as evaluation from './evaluation/index';

@@ -1,34 +1,34 @@
-// Backbone registrations: importing this module registers the TinyViM types in BACKBONES.
+// Backbone registrations: importing this module registers the backbone types in BACKBONES.
 //   'TinyViM'                       : the official constructor's fields (layers, embed_dims, ...)
 //   'TinyViM_S' / '_B' / '_L'       : the official factories (layers/embed_dims preset)
+//   'ResNet'                        : basic-block ResNet (depth 18 or 34, torchvision keys)
+// Each meets the FeatureBackbone contract (feature_backbone.ts) that detectors and segmentors build
+// against; adding a backbone is one folder here plus one registration below.
 // Every type also accepts mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?}`; backbones never
-// read files, so the built model only records it (`pretrained`) and the runner loads it with
-// core/checkpoint_io's loadBackboneWeights (non-strict, 'backbone.' prefix auto-detected).
+// read files, so the built module only records it (nn/module's `pretrained`) and checkpoint/init_cfg's
+// initWeights loads it after the whole model is built (non-strict, 'backbone.' prefix auto-detected).
 import { s } from '../core/config_schema';
 import { BACKBONES } from '../core/registry';
-import type { Module } from '../nn/module';
+import type { Module, PretrainedSpec } from '../nn/module';
+import { ResNet } from './resnet';
 import { TinyViM, TINYVIM_VARIANTS, type TinyViMVariant, tinyVimConfigSchema } from './tinyvim';
 
 export * from './tinyvim';
+export * from './resnet';
+export { type FeatureBackbone, asFeatureBackbone } from './feature_backbone';
 
 const initCfgSchema = s
   .object({ type: s.literal('Pretrained'), checkpoint: s.string(), prefix: s.string().optional() })
   .optional()
   .describedAs("mm init_cfg: {type: 'Pretrained', checkpoint: <.pth|.safetensors>, prefix?}");
 
-/** What a config's init_cfg asks the runner to load into a built backbone. */
-export interface PretrainedSpec {
-  checkpoint: string;
-  prefix?: string;
-}
-
 /** The init_cfg recorded on a backbone built from a config, if any. */
 export function pretrainedOf(m: Module): PretrainedSpec | null {
-  return (m as Module & { pretrained?: PretrainedSpec | null }).pretrained ?? null;
+  return m.pretrained;
 }
 
-function withPretrained(model: TinyViM, init: { checkpoint: string; prefix?: string } | undefined): TinyViM {
-  (model as TinyViM & { pretrained?: PretrainedSpec | null }).pretrained = init ? { checkpoint: init.checkpoint, prefix: init.prefix } : null;
+function withPretrained<M extends Module>(model: M, init: { checkpoint: string; prefix?: string } | undefined): M {
+  model.pretrained = init ? { checkpoint: init.checkpoint, prefix: init.prefix } : null;
   return model;
 }
 
@@ -48,5 +48,13 @@ for (const v of Object.keys(TINYVIM_VARIANTS) as TinyViMVariant[]) {
     schema: s.object({ ...variantShape, init_cfg: initCfgSchema }),
     build: ({ type: _t, init_cfg, ...cfg }) => withPretrained(new TinyViM({ ...TINYVIM_VARIANTS[v], ...cfg }), init_cfg),
     doc: `TinyViM-${v} (layers ${TINYVIM_VARIANTS[v].layers.join('/')}, embed_dims ${TINYVIM_VARIANTS[v].embed_dims.join('/')})`,
+  });
+}
+
+if (!BACKBONES.has('ResNet')) {
+  BACKBONES.register('ResNet', {
+    schema: s.object({ depth: s.int({ min: 1 }), base_channels: s.int({ min: 1 }).optional(), in_channels: s.int({ min: 1 }).optional(), init_cfg: initCfgSchema }),
+    build: ({ type: _t, init_cfg, ...cfg }) => withPretrained(new ResNet(cfg), init_cfg),
+    doc: 'ResNet with basic blocks (depth 18 or 34; torchvision state_dict keys), outputs at strides 4-32',
   });
 }

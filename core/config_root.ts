@@ -92,6 +92,8 @@ export const rootSchema = s.object({
       /** Metric name whose best value gets a `best_<metric>` checkpoint link ('auto': the first metric). */
       save_best: s.string().nullable().optional(),
       rule: s.enum(['greater', 'less'] as const).optional(),
+      /** EVALUATORS type scoring data.val/test (default: the one the dataset type names). */
+      evaluator: s.string().optional(),
     })
     .optional(),
   log_config: s

@@ -108,14 +108,68 @@ export interface LoaderOptions {
   shuffle: boolean;
   seed: number;
   dropLast?: boolean;
+  /**
+   * Optional: the sample indices of each epoch come from this sampler (e.g. one rank's shard in
+   * distributed training, engine/dist/sampler.ts) instead of the loader's own order; `shuffle` is then unused.
+   */
+  sampler?: IndexSampler;
+}
+
+/** Which dataset indices an epoch visits, in order (torch.utils.data.Sampler). */
+export interface IndexSampler {
+  /** Indices per epoch (the same every epoch). */
+  readonly length: number;
+  /** The epoch's indices; deterministic in (seed, epoch). */
+  indices(epoch: number): Int32Array;
 }
 
 /** A dataset as built from `data.train` / `data.val` / `data.test`. */
-export interface BuiltDataset<Batch = unknown, Result = unknown> {
+export interface BuiltDataset<Batch = unknown> {
   readonly length: number;
+  /**
+   * Optional aspect-ratio group of every sample (mmdet's `dataset.flag`: 1 if width / height > 1,
+   * else 0); datasets that have it are sampled by (Distributed)GroupSampler in training.
+   */
+  groupFlags?(): Uint8Array;
   loader(opts: LoaderOptions): DataLoader<Batch>;
-  /** Computes metrics (e.g. {'bbox_mAP': 0.42}) from one prediction per sample, in dataset order. */
-  evaluate?(results: Result[], opts: { metric: string[] }): Promise<Record<string, number>> | Record<string, number>;
+  /** EVALUATORS type that scores predictions on this dataset unless `evaluation.evaluator` names another. */
+  readonly evaluator?: string;
+  /** What evaluators read the ground truth from (datasets/base's RawDataset for the project's datasets). */
+  readonly raw?: unknown;
+}
+
+/**
+ * What an evaluation produces: the metrics (mmdet/mmseg names, e.g. bbox_mAP, mIoU) and the text a
+ * tool prints before them (COCOeval summaries, per-class tables).
+ */
+export interface EvaluationReport {
+  metrics: Record<string, number>;
+  /** Printed before the metric lines; '' when there is nothing more to say. */
+  text: string;
+  /** Metric keys a tool prints one per line (all of `metrics` when absent). */
+  headline?: string[];
+}
+
+/**
+ * Scores predictions as they arrive (detectron2's DatasetEvaluator): `reset` before a pass,
+ * `process` after every batch (it keeps only what the metrics need, so memory stays bounded on a
+ * large validation set), `evaluate` once at the end. Batches come in dataset order.
+ */
+export interface Evaluator<Batch = unknown, Result = unknown> {
+  reset(): void;
+  /** One batch and the model's predictions for it (one per image, in batch order). */
+  process(inputs: Batch, outputs: readonly Result[]): void | Promise<void>;
+  evaluate(): EvaluationReport | Promise<EvaluationReport>;
+  /**
+   * Optional: writes the processed results for `tools/eval --out <out>` (`header` names the config,
+   * checkpoint and split) and returns the written paths.
+   */
+  writeResults?(out: string, header: Record<string, unknown>, report: EvaluationReport): string[];
+}
+
+export interface EvaluatorBuildContext {
+  /** The dataset whose predictions are scored. */
+  dataset: BuiltDataset;
 }
 
 export interface DatasetBuildContext {
@@ -123,13 +177,9 @@ export interface DatasetBuildContext {
   split: 'train' | 'val' | 'test';
 }
 
-/** A per-sample transform of a data pipeline (mm's pipeline entries). */
-export type Transform<S = unknown> = (sample: S) => S | null | Promise<S | null>;
-
 export const BACKBONES = new Registry<Module>('backbone');
 export const NECKS = new Registry<Module>('neck');
 export const HEADS = new Registry<Module>('head');
-export const LOSSES = new Registry<unknown>('loss');
 export const MODELS = new Registry<TrainableModel>('model');
 export const DATASETS = new Registry<BuiltDataset, DatasetBuildContext>('dataset');
-export const TRANSFORMS = new Registry<Transform>('transform');
+export const EVALUATORS = new Registry<Evaluator, EvaluatorBuildContext>('evaluator');

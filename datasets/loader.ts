@@ -6,7 +6,7 @@
  */
 import { spawnWorker, type Worker } from '#platform/worker';
 import { Rng } from '../core/rng';
-import type { DataLoader as LoaderContract } from '../core/registry';
+import type { IndexSampler, DataLoader as LoaderContract } from '../core/registry';
 import type { RawDataset } from './base';
 import { runBatch, type WorkerReply, type WorkerTask } from './batch_task';
 import { DatasetError } from './errors';
@@ -19,6 +19,8 @@ export interface DataLoaderOptions {
   shuffle: boolean;
   seed: number;
   dropLast?: boolean;
+  /** Indices of each epoch from a sampler (e.g. a rank's shard, engine/dist/sampler.ts) instead of the own order. */
+  sampler?: IndexSampler;
   /** Batches decoded ahead of the consumer (default: 2 per worker, at least 2). */
   prefetch?: number;
   sizeDivisor?: number; // collate padding, default 32
@@ -34,6 +36,15 @@ function rethrow(reply: WorkerReply): never {
   err.name = e.name;
   if (e.stack) err.stack = e.stack;
   throw err;
+}
+
+/**
+ * The sample order of one epoch: 0..n-1, or when shuffling a permutation derived from (seed, epoch)
+ * only. The distributed samplers (engine/dist/sampler.ts) shard this same global order.
+ */
+export function epochOrder(n: number, shuffle: boolean, seed: number, epoch: number): Int32Array {
+  if (!shuffle) return Int32Array.from({ length: n }, (_, i) => i);
+  return new Rng(Rng.derive(seed, epoch, 0x5eed)).permutation(n);
 }
 
 export class DataLoader implements LoaderContract<Batch> {
@@ -55,7 +66,7 @@ export class DataLoader implements LoaderContract<Batch> {
   }
 
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.opts.sampler ? this.opts.sampler.length : this.dataset.length;
     return this.opts.dropLast ? Math.floor(n / this.opts.batchSize) : Math.ceil(n / this.opts.batchSize);
   }
 
@@ -69,9 +80,8 @@ export class DataLoader implements LoaderContract<Batch> {
 
   /** Sample indices of this epoch, in order. */
   order(): Int32Array {
-    const n = this.dataset.length;
-    if (!this.opts.shuffle) return Int32Array.from({ length: n }, (_, i) => i);
-    return new Rng(Rng.derive(this.opts.seed, this.epoch, 0x5eed)).permutation(n);
+    if (this.opts.sampler) return this.opts.sampler.indices(this.epoch);
+    return epochOrder(this.dataset.length, this.opts.shuffle, this.opts.seed, this.epoch);
   }
 
   private task(order: Int32Array, b: number): WorkerTask {

@@ -9,16 +9,35 @@ import { buildDataset, type DatasetConfig } from './build';
 import type { RawDataset } from './base';
 import { DataLoader } from './loader';
 import type { Batch } from './types';
+// The evaluators the dataset types below name.
+import '../evaluation/evaluators';
 
-/** A RawDataset as the engine sees it: length + loader. */
+/** A RawDataset as the engine sees it: length + loader, and the evaluator type that scores it. */
 export class LoadableDataset implements BuiltDataset<Batch> {
-  constructor(readonly raw: RawDataset) {}
+  /** Detection datasets: mmdet's aspect-ratio flag per sample (1: width > height), for group sampling. */
+  readonly groupFlags?: () => Uint8Array;
+  constructor(
+    readonly raw: RawDataset,
+    readonly evaluator?: string,
+  ) {
+    if (raw.task === 'det') this.groupFlags = () => aspectFlags(raw);
+  }
   get length(): number {
     return this.raw.length;
   }
   loader(opts: LoaderOptions): DataLoader {
     return new DataLoader(this.raw, opts);
   }
+}
+
+/** mmdet CustomDataset._set_group_flag: 1 where width / height > 1 (sizes from the annotation file; unknown: 0). */
+export function aspectFlags(raw: RawDataset): Uint8Array {
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw.raw(i);
+    out[i] = r.width && r.height && r.width / r.height > 1 ? 1 : 0;
+  }
+  return out;
 }
 
 const str = () => s.string();
@@ -35,11 +54,18 @@ const segFields = {
   test_mode: s.boolean().optional(),
 };
 
+/** The evaluator scoring each dataset type (RepeatDataset is for training and has none). */
+const EVALUATOR_OF: Record<string, string | undefined> = {
+  CocoDataset: 'CocoEvaluator',
+  ADE20KDataset: 'SemSegEvaluator',
+  CustomSegDataset: 'SemSegEvaluator',
+};
+
 let done = false;
 export function registerDatasets(): void {
   if (done) return;
   done = true;
-  const build = (cfg: unknown) => new LoadableDataset(buildDataset(cfg as DatasetConfig));
+  const build = (cfg: { type: string }) => new LoadableDataset(buildDataset(cfg as DatasetConfig), EVALUATOR_OF[cfg.type]);
   DATASETS.register('CocoDataset', {
     schema: s.object({
       ann_file: str(),

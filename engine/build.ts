@@ -5,13 +5,21 @@ import { join } from '#platform/path';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';
 import { type BuiltDataset, DATASETS, MODELS, type TrainableModel } from '../core/registry';
+import { initWeights } from '../checkpoint';
 import { setInitSeed } from '../nn/init';
 import { findLatestCheckpoint } from './checkpoint';
 import type { LogSink } from './log_writer';
+import type { DistContext } from './dist/context';
 import { type RngLike, Runner } from './runner';
 
-export function buildModel(cfg: Config): TrainableModel {
-  return MODELS.build(cfg.model, undefined, 'model');
+/**
+ * Builds the model of the config through MODELS, then loads the weights its modules' init_cfg name
+ * (checkpoint/init_cfg): building never opens files, loading happens here, after construction.
+ */
+export function buildModel(cfg: Config, opts: { initWeights?: boolean } = {}): TrainableModel {
+  const model = MODELS.build(cfg.model, undefined, 'model');
+  if (opts.initWeights ?? true) initWeights(model.module);
+  return model;
 }
 
 export function buildDataset(cfg: Config, split: 'train' | 'val' | 'test'): BuiltDataset | null {
@@ -27,6 +35,8 @@ export interface TrainOptions {
   autoResume?: boolean;
   backend?: string;
   rng?: RngLike | null;
+  /** Data-parallel job (engine/dist): rank 0 writes config.json; every rank resumes from the same checkpoint. */
+  dist?: DistContext | null;
 }
 
 /** Seeds initialisation, builds model and data, and restores state as the options/config ask. */
@@ -39,8 +49,8 @@ export function createRunner(cfg: Config, opts: TrainOptions): Runner {
   if (cfg.evaluation && !valData) throw new ConfigError('evaluation is set but data.val is missing', 'data.val');
   // The model's own training-time stream (samplers) is checkpointed so that resume is exact.
   const rng = opts.rng ?? model.rng ?? null;
-  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng, backend: opts.backend });
-  writeFileSync(join(opts.workDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  const runner = new Runner({ cfg, model, trainData, valData, workDir: opts.workDir, seed: opts.seed, log: opts.log, rng, backend: opts.backend, dist: opts.dist });
+  if (!opts.dist || opts.dist.isMain) writeFileSync(join(opts.workDir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   let resume = opts.resumeFrom ?? cfg.resume_from ?? null;
   if (!resume && (opts.autoResume ?? cfg.auto_resume)) {
     resume = findLatestCheckpoint(opts.workDir);

@@ -6,8 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../core/config_root';
 import { CheckpointError, TrainingStopped } from '../core/errors';
 import type { BuiltDataset, DataLoader, TrainableModel } from '../core/registry';
-import { type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint, updateLink } from './checkpoint';
-import { disposeBatch, evaluateModel } from './evaluate';
+import { type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint } from '../checkpoint';
+import { updateLink } from './checkpoint';
+import { buildEvaluator, disposeBatch, evalLoader, inferenceOnDataset } from './evaluate';
 import { CheckpointHook } from './hooks/checkpoint_hook';
 import { EvalHook } from './hooks/eval_hook';
 import type { Hook, IterOutputs } from './hooks/hook';
@@ -15,6 +16,7 @@ import { LoggerHook } from './hooks/logger_hook';
 import type { LogSink } from './log_writer';
 import { LrSchedule } from './lr_schedule';
 import { buildOptimizer, clipGradNorm, gradNorm, type Optimizer } from './optimizers';
+import type { DistContext } from './dist/context';
 
 /** A random generator whose position can be saved and restored (core/rng's Rng satisfies it). */
 export interface RngLike {
@@ -35,6 +37,8 @@ export interface RunnerOptions {
   extraHooks?: Hook[];
   /** Recorded in checkpoints and logs. */
   backend?: string;
+  /** Data-parallel job (--launcher mpi): sharded data, averaged gradients, rank-0 files, distributed eval. */
+  dist?: DistContext | null;
 }
 
 export class Runner {
@@ -60,16 +64,20 @@ export class Runner {
   private evaluatedNow = false;
   private tensorBaseline: number | null = null;
   private readonly paramByVar = new Map<string, string>();
+  /** False on ranks other than 0 of a distributed job: they write no checkpoints (mmcv master_only). */
+  readonly writesFiles: boolean;
 
   constructor(readonly opts: RunnerOptions) {
     const { cfg } = opts;
     this.log = opts.log;
     this.workDir = opts.workDir;
+    this.writesFiles = !opts.dist || opts.dist.isMain;
     this.trainLoader = opts.trainData.loader({
       batchSize: cfg.data.samples_per_gpu,
       workers: cfg.data.workers_per_gpu,
       shuffle: true,
       seed: opts.seed,
+      sampler: opts.dist?.trainSampler(opts.trainData, opts.seed, cfg.data.samples_per_gpu),
     });
     this.itersPerEpoch = this.trainLoader.length;
     if (this.itersPerEpoch <= 0) throw new TrainingStopped('the training data loader yields no batches (empty dataset or batch larger than the dataset with drop_last)');
@@ -123,6 +131,8 @@ export class Runner {
   }
 
   async saveCheckpoint(path: string, opts: { optimizer: boolean; latest: boolean }): Promise<void> {
+    this.lastSaved = path;
+    if (!this.writesFiles) return;
     await saveCheckpoint(path, this.opts.model.module, opts.optimizer ? this.optimizer : null, this.meta());
     this.lastSaved = path;
     if (opts.latest) updateLink(join(this.workDir, 'latest.safetensors'), path, 'symlink');
@@ -150,7 +160,7 @@ export class Runner {
   /** Initialises weights from a checkpoint (load_from): non-strict, reporting what did not load. */
   loadWeights(path: string): void {
     const ck = readCheckpoint(path);
-    const r = loadStateDict(this.opts.model.module, ck.stateDict, { strict: false, source: path });
+    const r = loadStateDict(this.opts.model.module, ck.stateDict, { strict: false, mismatch: 'skip', source: path });
     this.log.info(`load_from ${path}: ${ck.stateDict.size - r.unexpected.length - r.mismatched.length} tensors loaded`);
     if (r.missing.length) this.log.info(`  missing keys: ${r.missing.join(', ')}`);
     if (r.unexpected.length) this.log.info(`  unexpected keys: ${r.unexpected.join(', ')}`);
@@ -161,7 +171,9 @@ export class Runner {
     this.evaluatedNow = true;
     const val = this.opts.valData;
     if (!val) throw new TrainingStopped('evaluation is configured but data.val is not set');
-    const { metrics } = await evaluateModel(this.opts.model, val, { metric, batchSize: 1, workers: this.opts.cfg.data.workers_per_gpu });
+    const evaluator = buildEvaluator(this.opts.cfg, val, metric);
+    if (this.opts.dist) return this.opts.dist.evaluate(this.opts.model, val, evaluator, { workers: this.opts.cfg.data.workers_per_gpu });
+    const { metrics } = await inferenceOnDataset(this.opts.model, evalLoader(val, { workers: this.opts.cfg.data.workers_per_gpu }), evaluator);
     return metrics;
   }
 
@@ -172,6 +184,10 @@ export class Runner {
   /** Writes a pending best checkpoint: a hard link to this step's checkpoint if one was saved. */
   private async flushBest(): Promise<void> {
     if (!this.bestPending) return;
+    if (!this.writesFiles) {
+      this.bestPending = null;
+      return;
+    }
     const expected = join(this.workDir, this.byEpoch ? `epoch_${this.epoch}.safetensors` : `iter_${this.iter}.safetensors`);
     if (this.lastSaved === expected) updateLink(this.bestPending, expected, 'hardlink');
     else await saveCheckpoint(this.bestPending, this.opts.model.module, null, this.meta());
@@ -186,7 +202,7 @@ export class Runner {
     const clip = this.opts.cfg.optimizer_config?.grad_clip ?? null;
     let names: string[] = [];
     let logVec: tf.Tensor | null = null;
-    const { stats, grads } = tf.tidy(() => {
+    const local = tf.tidy(() => {
       const { grads: byVar } = tf.variableGrads(() => {
         const losses = this.opts.model.forwardTrain(batch);
         names = Object.keys(losses);
@@ -196,13 +212,23 @@ export class Runner {
         logVec = tf.keep(tf.stack([...names.map((k) => tf.reshape(losses[k], [])), total]));
         return total;
       }, vars);
-      let g: Record<string, tf.Tensor> = {};
+      const g: Record<string, tf.Tensor> = {};
       for (const [k, t] of Object.entries(byVar)) g[this.paramByVar.get(k) ?? k] = t;
+      return { g, logVec: logVec! as tf.Tensor1D };
+    });
+    // Data-parallel: gradients and logged values averaged over the ranks before clipping (as DDP).
+    const reduced = this.opts.dist ? await this.opts.dist.averageGradients(local.g, local.logVec) : local;
+    logVec = reduced.logVec;
+    const { stats, grads } = tf.tidy(() => {
+      let g = reduced.g;
       let norm: tf.Scalar;
       if (clip) ({ grads: g, totalNorm: norm } = clipGradNorm(g, clip.max_norm, clip.norm_type ?? 2));
       else norm = gradNorm(g);
       return { stats: tf.concat([logVec!, tf.reshape(norm, [1])]), grads: g };
     });
+    // Clipping made new tensors: the unclipped ones (created outside that tidy) are freed here.
+    const kept = new Set(Object.values(grads));
+    tf.dispose(Object.values(reduced.g).filter((t: tf.Tensor) => !kept.has(t)));
     tf.dispose(logVec!);
     let values: Float32Array;
     try {

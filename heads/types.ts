@@ -45,14 +45,3 @@ export interface ImageInfo {
   /** [w, h, w, h] resize factors from the original to the resized image. */
   scaleFactor: [number, number, number, number];
 }
-
-/** Detections of one image in original-image coordinates. */
-export interface DetectionResult {
-  /** [n*4] x1, y1, x2, y2. */
-  bboxes: Float32Array;
-  scores: Float32Array;
-  /** Contiguous labels 0..num_classes-1. */
-  labels: Int32Array;
-  /** One 0/1 bitmap of oriShape (row-major) per detection, when the model has a mask head. */
-  masks?: Uint8Array[];
-}

@@ -6,23 +6,13 @@ import { Module } from '../nn/module';
 import type { TrainableModel } from '../core/registry';
 import { UserError } from '../core/errors';
 import type { ImgMeta, SegBatch } from '../datasets/types';
+import type { SegResult } from '../structures/results';
+import type { FeatureBackbone } from '../backbones/feature_backbone';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { resizeBilinear } from '../heads/seg/resize';
 import { checkLabelValues, resizedSegAccuracy, resizedSegCrossEntropy } from '../heads/seg/seg_loss';
 
-/** A backbone in fork_feat mode: NHWC features, finest first, with known channel counts. */
-export interface FeatureBackbone extends Module {
-  forwardFeatures(x: tf.Tensor4D): tf.Tensor4D[];
-}
-
-export interface BackboneInfo {
-  module: FeatureBackbone;
-  /** Channels of each output level (what the neck's in_channels must equal). */
-  channels: number[];
-  /** Pads a batch (bottom/right) to a size the backbone accepts; identity when any size works. */
-  padInput?: (x: tf.Tensor4D) => tf.Tensor4D;
-}
 
 export interface SegLossCfg {
   type: 'CrossEntropyLoss';
@@ -42,7 +32,8 @@ export interface SegTestCfg {
 }
 
 export interface EncoderDecoderOptions {
-  backbone: BackboneInfo;
+  /** Any backbone meeting the FeatureBackbone contract (backbones/feature_backbone). */
+  backbone: FeatureBackbone;
   neck: FPN;
   decodeHead: FPNHead;
   loss?: SegLossCfg;
@@ -50,13 +41,6 @@ export interface EncoderDecoderOptions {
   testCfg?: SegTestCfg;
 }
 
-/** One image's prediction: class indices at the original image size, row-major. */
-export interface SegResult {
-  filename: string;
-  height: number;
-  width: number;
-  sem_seg: Uint8Array | Int32Array;
-}
 
 /** The module tree; its state_dict keys are mmseg's (`backbone.*`, `neck.*`, `decode_head.*`). */
 export class SegmentorNet extends Module {
@@ -64,7 +48,6 @@ export class SegmentorNet extends Module {
     readonly backbone: FeatureBackbone,
     readonly neck: FPN,
     readonly decodeHead: FPNHead,
-    private readonly padInput?: (x: tf.Tensor4D) => tf.Tensor4D,
   ) {
     super();
     this.child('backbone', backbone);
@@ -76,7 +59,8 @@ export class SegmentorNet extends Module {
   encodeDecode(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       const [, h, w] = x.shape;
-      const xp = this.padInput ? this.padInput(x) : x;
+      // The backbone's size rule: padded at the bottom/right to a size it accepts (identity if valid).
+      const xp = this.backbone.padInput(x);
       const logits = this.decodeHead.forward(this.neck.forward(this.backbone.forwardFeatures(xp)));
       // With padding, the logits cover the padded canvas: resize to it, then drop the padding.
       const [, hp, wp] = xp.shape;
@@ -94,7 +78,7 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   testCfg: SegTestCfg;
 
   constructor(opts: EncoderDecoderOptions) {
-    checkFpnInChannels(opts.backbone.channels, opts.neck.inChannels);
+    checkFpnInChannels(opts.backbone.outChannels, opts.neck.inChannels);
     const neckOuts = opts.neck.numOuts;
     const headIn = opts.decodeHead.inChannels;
     if (opts.decodeHead.inIndex.some((i) => i >= neckOuts) || headIn.some((c) => c !== opts.neck.outChannels)) {
@@ -102,7 +86,7 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
         `decode_head.in_channels [${headIn.join(', ')}] / in_index [${opts.decodeHead.inIndex.join(', ')}] do not fit the neck's ${neckOuts} outputs of ${opts.neck.outChannels} channels`,
       );
     }
-    this.module = new SegmentorNet(opts.backbone.module, opts.neck, opts.decodeHead, opts.backbone.padInput);
+    this.module = new SegmentorNet(opts.backbone, opts.neck, opts.decodeHead);
     this.numClasses = opts.decodeHead.numClasses;
     this.ignoreIndex = opts.ignoreIndex ?? 255;
     this.loss = { type: 'CrossEntropyLoss', loss_weight: opts.loss?.loss_weight ?? 1, avg_non_ignore: opts.loss?.avg_non_ignore ?? false };

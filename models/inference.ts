@@ -4,11 +4,11 @@ import { loadConfig } from '../core/config';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';
 import { MODELS } from '../core/registry';
-import { readCheckpoint, loadStateDict } from '../engine/checkpoint';
+import { initWeights, loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildPipeline, type Pipeline } from '../datasets/pipeline';
 import { collate } from '../datasets/collate';
 import type { DetBatch } from '../datasets/types';
-import type { DetectionResult } from '../heads/types';
+import type { DetectionResult } from '../structures/results';
 import { MaskRCNN } from './mask_rcnn';
 import './mask_rcnn_builder';
 
@@ -30,7 +30,9 @@ export async function initDetector(configFile: string, checkpoint?: string | nul
   const { cfg } = await loadConfig(configFile, cfgOptions);
   const model = MODELS.build(cfg.model, undefined, 'model');
   if (!(model instanceof MaskRCNN)) throw new ConfigError(`${configFile}: model.type is '${cfg.model.type}', not a detector`, 'model.type', configFile);
+  // Weights load after construction: init_cfg first, then the checkpoint over everything.
   if (checkpoint) loadStateDict(model.module, readCheckpoint(checkpoint).stateDict, { strict: true, source: checkpoint });
+  else initWeights(model.module);
   model.module.eval();
   return { model, cfg, pipeline: testPipelineOf(cfg, configFile) };
 }

@@ -6,16 +6,14 @@ import { Module } from '../nn/module';
 import { Rng } from '../core/rng';
 import type { LossDict, TrainableModel } from '../core/registry';
 import type { DetBatch, ImgMeta } from '../datasets/types';
+import type { FeatureBackbone } from '../backbones/feature_backbone';
 import type { FPN } from '../necks/fpn';
 import { type Proposals, RPNHead, type RpnOutputs, type RpnTrainCfg } from '../heads/rpn/rpn_head';
 import { type ImageGt, type RcnnTrainCfg, StandardRoIHead } from '../heads/roi/standard_roi_head';
-import type { DetectionResult, ImageInfo, ProposalCfg, RcnnTestCfg } from '../heads/types';
-import { bitmapToRle, type RleObject } from './mask_encoding';
+import type { ImageInfo, ProposalCfg, RcnnTestCfg } from '../heads/types';
+import { bitmapToRle } from '../structures/mask_rle';
+import { type DetectionResult, type InstanceResult, instanceResultJson } from '../structures/results';
 
-/** A backbone producing multi-scale NHWC features, finest first. */
-export interface Backbone extends Module {
-  forward(x: tf.Tensor4D): tf.Tensor4D[];
-}
 
 export interface MaskRCNNTrainCfg {
   rpn: RpnTrainCfg;
@@ -28,17 +26,9 @@ export interface MaskRCNNTestCfg {
   rcnn: RcnnTestCfg;
 }
 
-/** Detections of one image; `masks` are COCO compressed RLE at the original image size. */
-export interface InstanceResult {
-  bboxes: Float32Array;
-  scores: Float32Array;
-  labels: Int32Array;
-  masks?: RleObject[];
-}
-
 /** The parameter tree, with mmdet's top-level names (backbone., neck., rpn_head., roi_head.). */
 class MaskRCNNModule extends Module {
-  constructor(backbone: Backbone, neck: FPN, rpn: RPNHead, roi: StandardRoIHead) {
+  constructor(backbone: FeatureBackbone, neck: FPN, rpn: RPNHead, roi: StandardRoIHead) {
     super();
     this.child('backbone', backbone);
     this.child('neck', neck);
@@ -48,7 +38,8 @@ class MaskRCNNModule extends Module {
 }
 
 export interface MaskRCNNParts {
-  backbone: Backbone;
+  /** Any backbone meeting the FeatureBackbone contract; its strides must match the RoI extractor's featmap_strides. */
+  backbone: FeatureBackbone;
   neck: FPN;
   rpnHead: RPNHead;
   roiHead: StandardRoIHead;
@@ -63,7 +54,7 @@ const SYNC_READ_LIMITED = new Set(['webgpu']);
 
 export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   readonly module: Module;
-  readonly backbone: Backbone;
+  readonly backbone: FeatureBackbone;
   readonly neck: FPN;
   readonly rpnHead: RPNHead;
   readonly roiHead: StandardRoIHead;
@@ -86,7 +77,7 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
 
   /** FPN features of a batch (NHWC). */
   extractFeats(x: tf.Tensor4D): tf.Tensor4D[] {
-    return this.neck.forward(this.backbone.forward(x));
+    return this.neck.forward(this.backbone.forwardFeatures(x));
   }
 
   forwardTrain(batch: DetBatch): LossDict {
@@ -198,17 +189,6 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
       this.module.train(was);
     }
   }
-}
-
-/** JSON form of a result: boxes as [x1, y1, x2, y2] lists, plain score/label lists, RLE masks. */
-export function instanceResultJson(r: InstanceResult): { bboxes: number[][]; scores: number[]; labels: number[]; masks?: RleObject[] } {
-  const out: { bboxes: number[][]; scores: number[]; labels: number[]; masks?: RleObject[] } = {
-    bboxes: Array.from({ length: r.scores.length }, (_, j) => Array.from(r.bboxes.subarray(j * 4, j * 4 + 4))),
-    scores: Array.from(r.scores),
-    labels: Array.from(r.labels),
-  };
-  if (r.masks) out.masks = r.masks;
-  return out;
 }
 
 export function imageInfo(m: ImgMeta): ImageInfo {

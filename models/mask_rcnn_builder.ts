@@ -10,9 +10,8 @@ import { SingleRoIExtractor } from '../heads/roi/single_roi_extractor';
 import { Shared2FCBBoxHead } from '../heads/roi/shared2fc_bbox_head';
 import { FCNMaskHead } from '../heads/roi/fcn_mask_head';
 import { StandardRoIHead } from '../heads/roi/standard_roi_head';
-import { type Backbone, MaskRCNN } from './mask_rcnn';
-import { initBackbone } from './backbone_init';
-import type { Module } from '../nn/module';
+import { asFeatureBackbone } from '../backbones/feature_backbone';
+import { MaskRCNN } from './mask_rcnn';
 
 const num = (min = 0) => s.number({ min });
 const box4 = () => s.tuple(s.number(), s.number(), s.number(), s.number());
@@ -106,31 +105,15 @@ export const maskRcnnSchema = s.object({
 
 export type MaskRCNNConfig = Infer<typeof maskRcnnSchema> & { type?: string };
 
-/** Output channels of a backbone: its `outChannels`, else measured with one tiny forward in eval mode. */
-export function backboneChannels(backbone: Backbone): number[] {
-  const declared = (backbone as unknown as { outChannels?: number[] }).outChannels;
-  if (Array.isArray(declared)) return [...declared];
-  const was = backbone.training;
-  backbone.eval();
-  try {
-    return tf.tidy(() => backbone.forward(tf.zeros([1, 64, 64, 3])).map((f) => f.shape[3]));
-  } finally {
-    backbone.train(was);
-  }
-}
-
 const stripType = <T extends { type?: unknown }>(o: T) => {
   const { type: _t, ...rest } = o;
   return rest;
 };
 
 export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
-  const raw = BACKBONES.build(cfg.backbone, undefined, 'model.backbone') as unknown as Backbone & { forwardFeatures?: (x: tf.Tensor4D) => tf.Tensor4D[] };
-  const backbone = adaptBackbone(raw);
-  initBackbone(backbone);
-  const channels = backboneChannels(backbone);
+  const backbone = asFeatureBackbone(BACKBONES.build(cfg.backbone, undefined, 'model.backbone'));
   try {
-    checkFpnInChannels(channels, cfg.neck.in_channels, 'model.neck.in_channels');
+    checkFpnInChannels(backbone.outChannels, cfg.neck.in_channels, 'model.neck.in_channels');
   } catch (e) {
     backbone.dispose();
     throw e;
@@ -184,15 +167,6 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
     testCfg: { rpn: tt.rpn, rcnn: tt.rcnn },
     seed: cfg.sampling_seed,
   });
-}
-
-/** Gives TinyViM-style backbones (dense features from `forwardFeatures`) the `forward` the model calls. */
-function adaptBackbone(b: Backbone & { forwardFeatures?: (x: tf.Tensor4D) => tf.Tensor4D[] }): Backbone {
-  if (typeof b.forwardFeatures === 'function') {
-    const ff = b.forwardFeatures.bind(b);
-    Object.defineProperty(b, 'forward', { value: (x: tf.Tensor4D) => ff(x), configurable: true });
-  }
-  return b;
 }
 
 if (!MODELS.has('MaskRCNN')) {

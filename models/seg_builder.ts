@@ -1,16 +1,14 @@
 // The `EncoderDecoder` model type (mmseg 0.30 field names): strict config schema and builder.
 // Importing this module registers EncoderDecoder in MODELS, FPN in NECKS and FPNHead in HEADS (and,
 // through backbones/, the TinyViM backbone types).
-import * as tf from '@tensorflow/tfjs';
 import { type Infer, s } from '../core/config_schema';
 import { ConfigError } from '../core/errors';
 import { BACKBONES, HEADS, MODELS, NECKS } from '../core/registry';
-import type { Module } from '../nn/module';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
-import { TinyViM, padInputToValid } from '../backbones';
-import { initBackbone } from './backbone_init';
-import { type BackboneInfo, EncoderDecoder, type FeatureBackbone } from './encoder_decoder';
+import '../backbones';
+import { asFeatureBackbone } from '../backbones/feature_backbone';
+import { EncoderDecoder } from './encoder_decoder';
 
 const normCfg = s.object({ type: s.enum(['BN', 'SyncBN'] as const), requires_grad: s.boolean().optional(), eps: s.number({ min: 0 }).optional(), momentum: s.number({ min: 0 }).optional() });
 
@@ -81,39 +79,13 @@ export function buildFPNHead(cfg: Omit<FPNHeadConfig, 'type'>): FPNHead {
   });
 }
 
-/** Channels a backbone outputs: declared (`outChannels`, TinyViM's embed_dims) or probed on a 64x64 input. */
-export function featureChannels(backbone: FeatureBackbone): number[] {
-  const declared = (backbone as unknown as { outChannels?: number[] }).outChannels;
-  if (Array.isArray(declared)) return [...declared];
-  if (backbone instanceof TinyViM) return [...backbone.cfg.embed_dims];
-  const was = backbone.training;
-  backbone.eval();
-  try {
-    return tf.tidy(() => backbone.forwardFeatures(tf.zeros([1, 64, 64, 3])).map((f) => f.shape[3]));
-  } finally {
-    backbone.train(was);
-  }
-}
-
-export function backboneInfo(module: Module): BackboneInfo {
-  const bb = module as FeatureBackbone;
-  if (typeof bb.forwardFeatures !== 'function') throw new ConfigError('model.backbone must produce dense features (fork_feat: true)', 'model.backbone');
-  return {
-    module: bb,
-    channels: featureChannels(bb),
-    padInput: bb instanceof TinyViM ? (x) => padInputToValid(bb.cfg, x) : undefined,
-  };
-}
-
 export function buildEncoderDecoder(cfg: EncoderDecoderConfig): EncoderDecoder {
   if (cfg.pretrained) throw new ConfigError('model.pretrained is not supported here; load backbone weights with load_from or the backbone import tool', 'model.pretrained');
-  const built = BACKBONES.build(cfg.backbone, undefined, 'model.backbone');
-  initBackbone(built as Module);
-  const backbone = backboneInfo(built);
+  const backbone = asFeatureBackbone(BACKBONES.build(cfg.backbone, undefined, 'model.backbone'));
   try {
     if (cfg.neck.type !== 'FPN') throw new ConfigError(`model.neck.type '${cfg.neck.type}' is not supported by EncoderDecoder (FPN)`, 'model.neck.type');
     const neckCfg = cfg.neck as unknown as FPNNeckConfig;
-    checkFpnInChannels(backbone.channels, neckCfg.in_channels, 'model.neck.in_channels');
+    checkFpnInChannels(backbone.outChannels, neckCfg.in_channels, 'model.neck.in_channels');
     if (cfg.decode_head.type !== 'FPNHead') throw new ConfigError(`model.decode_head.type '${cfg.decode_head.type}' is not supported (FPNHead)`, 'model.decode_head.type');
     const headCfg = cfg.decode_head as unknown as FPNHeadConfig;
     const neck = new FPN(withoutType(neckCfg));
@@ -128,7 +100,7 @@ export function buildEncoderDecoder(cfg: EncoderDecoderConfig): EncoderDecoder {
       testCfg: cfg.test_cfg,
     });
   } catch (e) {
-    backbone.module.dispose();
+    backbone.dispose();
     throw e;
   }
 }

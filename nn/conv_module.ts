@@ -4,11 +4,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { BatchNorm2d, Conv2d, type WeightInit } from './layers';
+import { SyncBatchNorm2d } from './sync_bn';
 import { kaimingNormalFanOut } from './init';
 
 /**
- * 'BN' and 'SyncBN' both map to BatchNorm2d: this project trains in a single process, where
- * SyncBN computes exactly BN's statistics (the batch is the whole global batch).
+ * 'BN' maps to BatchNorm2d, 'SyncBN' to SyncBatchNorm2d (nn/sync_bn.ts): batch statistics over every
+ * rank of a data-parallel job, and exactly BatchNorm2d in one process.
  */
 export interface NormCfg {
   type: 'BN' | 'SyncBN';
@@ -50,7 +51,8 @@ export class ConvModule extends Module {
         biasInit: (s) => tf.zeros(s),
       }),
     );
-    this.bn = norm ? this.child('bn', new BatchNorm2d(outChannels, norm.eps ?? 1e-5, norm.momentum ?? 0.1)) : null;
+    const Norm = norm?.type === 'SyncBN' ? SyncBatchNorm2d : BatchNorm2d;
+    this.bn = norm ? this.child('bn', new Norm(outChannels, norm.eps ?? 1e-5, norm.momentum ?? 0.1)) : null;
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {

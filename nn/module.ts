@@ -51,9 +51,20 @@ export interface Slot {
   kind: 'param' | 'buffer';
 }
 
+/**
+ * mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?}` recorded on a module built from a config.
+ * Modules never read files: checkpoint/init_cfg loads it after the whole model is built.
+ */
+export interface PretrainedSpec {
+  checkpoint: string;
+  prefix?: string;
+}
+
 export class Module {
   /** Training mode: BatchNorm uses batch statistics and updates its running stats. */
   training = true;
+  /** Weights to load into this module after the model is built (see PretrainedSpec); null for none. */
+  pretrained: PretrainedSpec | null = null;
   private readonly slots = new Map<string, Slot>();
   private readonly children = new Map<string, Module>();
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { selectBackend } from '../core/backend';
+import { selectBackend } from '../ops/backend';
 import { initDetector, initSegmentor, inferenceDetector, inferenceSegmentor } from '../index';
 import { serveStatic, type StaticServer } from './helpers/static_server';
 import { writeTinyCheckpoint } from './helpers/web_fixtures';

@@ -1,7 +1,7 @@
 // Backend selection on this machine: no tfjs-node, no GPU adapter, so auto lands on wasm.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../core/backend';
+import { selectBackend } from '../ops/backend';
 import { BackendError } from '../core/errors';
 
 describe('selectBackend', () => {

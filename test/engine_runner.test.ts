@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config';
 import { CheckpointError, TrainingStopped } from '../core/errors';
 import { createRunner } from '../engine/build';
-import { loadStateDict, readCheckpoint, serializeCheckpoint } from '../engine/checkpoint';
+import { loadStateDict, readCheckpoint, serializeCheckpoint } from '../checkpoint';
 import type { Hook } from '../engine/hooks/hook';
 import { MemoryLogSink } from '../engine/log_writer';
 import { ToyNet } from './helpers/toy';

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
-import { stateDict } from '../nn/state_dict';
+import { stateDict } from '../checkpoint/state_dict';
 import { ConfigError } from '../core/errors';
 
 /** Sets every lateral conv to copy its single channel and every output conv to the identity 3x3 kernel. */

@@ -10,6 +10,7 @@ import { loadConfig } from '../core/config';
 import '../backbones';
 import '../datasets/register';
 import { MaskRCNN } from '../models/mask_rcnn';
+import { initWeights } from '../checkpoint';
 import { buildMaskRCNN, type MaskRCNNConfig } from '../models/mask_rcnn_builder';
 import { setInitSeed } from '../nn/init';
 import { tinyBatch } from './helpers/mask_rcnn_tiny';
@@ -40,6 +41,7 @@ describe('Mask R-CNN configs', () => {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
       setInitSeed(0);
       const model = buildMaskRCNN(m);
+      initWeights(model.module);
       expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/init_cfg\.checkpoint .*not found; the backbone is trained from scratch/);
       warn.mockRestore();
       expect(model).toBeInstanceOf(MaskRCNN);

@@ -11,7 +11,7 @@ import type { MaskRCNN } from '../models/mask_rcnn';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStateDict, readCheckpoint, saveCheckpoint } from '../engine/checkpoint';
+import { loadStateDict, readCheckpoint, saveCheckpoint } from '../checkpoint';
 import { setInitSeed } from '../nn/init';
 import { ConfigError } from '../core/errors';
 import { MODELS } from '../core/registry';

@@ -1,10 +1,10 @@
 // Detector results -> COCO results JSON (xywh boxes, compressed RLE masks, category ids through the
 // label mapping) and COCO metrics: exact predictions score 1, a wrong class scores 0, none scores 0.
 import { describe, expect, it } from 'vitest';
-import { resultsToCoco, evaluateCocoRows } from '../models/coco_results';
-import { bitmapToRle } from '../models/mask_encoding';
+import { resultsToCoco, evaluateCocoRows } from '../evaluation/coco_results';
+import { bitmapToRle } from '../structures/mask_rle';
 import { decodeRowMajor, fromObject } from '../evaluation/mask';
-import { instanceResultJson, type InstanceResult } from '../models/mask_rcnn';
+import { instanceResultJson, type InstanceResult } from '../structures/results';
 
 const H = 20;
 const W = 30;

@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../core/backend';
+import { selectBackend } from '../ops/backend';
 import { initDetector, inferenceDetector } from '../index';
 import { writeTinyCheckpoint } from './helpers/web_fixtures';
 

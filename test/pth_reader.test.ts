@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTorchZip, UnsafePickleError } from '../core/pth';
-import { parseStateDict, readStateDictFile } from '../core/checkpoint_io';
+import { readTorchZip, UnsafePickleError } from '../checkpoint/formats/pth';
+import { parseCheckpoint, readCheckpoint } from '../checkpoint';
 import { FIXTURES } from './helpers/tinyvim';
 import { PickleWriter, makeZip } from './helpers/torch_zip';
 
@@ -13,13 +13,13 @@ const hex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
 describe('torch zip checkpoint reader', () => {
   it('reads the real TinyViM_S checkpoint: 816 entries, keys/shapes/dtypes as the contract', () => {
-    const file = readStateDictFile(FIXTURES + 'tinyvim_s_seed0.pth');
+    const file = readCheckpoint(FIXTURES + 'tinyvim_s_seed0.pth');
     expect(file.format).toBe('pth');
     expect(file.wrapper).toBe('model');
     const contract = JSON.parse(readFileSync(FIXTURES + 'tinyvim_s_backbone_keys.json', 'utf8')) as { keys: { key: string; shape: number[]; dtype: string }[] };
-    expect([...file.tensors.keys()]).toEqual(contract.keys.map((k) => k.key));
+    expect([...file.stateDict.keys()]).toEqual(contract.keys.map((k) => k.key));
     for (const k of contract.keys) {
-      const t = file.tensors.get(k.key)!;
+      const t = file.stateDict.get(k.key)!;
       expect(t.shape, k.key).toEqual(k.shape);
       expect(t.dtype, k.key).toBe(k.dtype === 'int64' ? 'I64' : 'F32');
     }
@@ -60,13 +60,13 @@ describe('torch zip checkpoint reader', () => {
       ],
       ['archive/data/0'],
     );
-    const sd = parseStateDict(zip, 'test.pth');
+    const sd = parseCheckpoint(zip, 'test.pth');
     expect(sd.wrapper).toBe('state_dict');
-    expect([...sd.tensors.get('backbone.a')!.data]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(sd.tensors.get('backbone.b')!.shape).toEqual([3, 2]);
-    expect([...sd.tensors.get('backbone.b')!.data]).toEqual([1, 4, 2, 5, 3, 6]);
-    expect(sd.tensors.get('neck.c')!.dtype).toBe('I64');
-    expect([...sd.tensors.get('neck.c')!.data]).toEqual([42]);
+    expect([...sd.stateDict.get('backbone.a')!.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(sd.stateDict.get('backbone.b')!.shape).toEqual([3, 2]);
+    expect([...sd.stateDict.get('backbone.b')!.data]).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(sd.stateDict.get('neck.c')!.dtype).toBe('I64');
+    expect([...sd.stateDict.get('neck.c')!.data]).toEqual([42]);
   });
 
   it('rejects a pickle that would call os.system under torch.load (GLOBAL + REDUCE), naming the global', () => {
@@ -80,20 +80,20 @@ describe('torch zip checkpoint reader', () => {
   it('rejects builtins.eval reached through STACK_GLOBAL (protocol 4)', () => {
     const evil = hex('80049534000000000000007d948c0a73746174655f64696374948c086275696c74696e73948c046576616c9493948c087072696e742831299485945294732e');
     const zip = makeZip([['x/data.pkl', evil]]);
-    expect(() => parseStateDict(zip, 'evil2.pth')).toThrow(/refusing to load: the pickle references the global 'builtins\.eval'/);
+    expect(() => parseCheckpoint(zip, 'evil2.pth')).toThrow(/refusing to load: the pickle references the global 'builtins\.eval'/);
   });
 
   it('rejects a hand-made torch-looking pickle that smuggles a disallowed global', () => {
     const pkl = new PickleWriter().emptyDict().str('w').global('torch', 'load').emptyTuple().reduce().setitem().stop();
-    expect(() => parseStateDict(makeZip([['a/data.pkl', pkl]]), 'x.pth')).toThrow(/global 'torch\.load'/);
+    expect(() => parseCheckpoint(makeZip([['a/data.pkl', pkl]]), 'x.pth')).toThrow(/global 'torch\.load'/);
   });
 
   it('names files that are neither format, and zips without data.pkl', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pth-'));
     const junk = join(dir, 'weights.pth');
     writeFileSync(junk, 'this is not a checkpoint at all');
-    expect(() => readStateDictFile(junk)).toThrow(`${junk}: neither a torch zip checkpoint nor safetensors`);
-    expect(() => parseStateDict(makeZip([['a/other.txt', new Uint8Array([1])]]), 'z.pth')).toThrow(/no data\.pkl/);
-    expect(() => readStateDictFile(join(dir, 'absent.pth'))).toThrow(/cannot read checkpoint \(ENOENT\)/);
+    expect(() => readCheckpoint(junk)).toThrow(`${junk}: not a safetensors file`);
+    expect(() => parseCheckpoint(makeZip([['a/other.txt', new Uint8Array([1])]]), 'z.pth')).toThrow(/no data\.pkl/);
+    expect(() => readCheckpoint(join(dir, 'absent.pth'))).toThrow(/cannot read checkpoint .*absent\.pth: ENOENT/);
   });
 });

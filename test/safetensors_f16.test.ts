@@ -1,7 +1,7 @@
 // float16 storage of safetensors (the browser download option): exact bit patterns for known values
 // (IEEE 754 binary16), round-to-nearest-even, and a write/read round trip within half precision.
 import { describe, expect, it } from 'vitest';
-import { f32ToF16Bits, readSafetensors, writeSafetensors } from '../core/safetensors';
+import { f32ToF16Bits, readSafetensors, writeSafetensors } from '../checkpoint/formats/safetensors';
 
 describe('safetensors float16 storage', () => {
   it('converts known values to their binary16 bits', () => {

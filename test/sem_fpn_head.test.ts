@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { segAccuracy, segCrossEntropy, checkLabelValues, LabelValueError, resizedSegCrossEntropy, resizedSegAccuracy } from '../heads/seg/seg_loss';
 import { resizeBilinear } from '../heads/seg/resize';
-import { stateDict } from '../nn/state_dict';
+import { stateDict } from '../checkpoint/state_dict';
 
 const headOpts = { in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 6, num_classes: 5 };
 const feats = (n: number) => [16, 8, 4, 2].map((s) => tf.randomNormal([n, s, s + 2 * (s / 2), 8]) as tf.Tensor4D);

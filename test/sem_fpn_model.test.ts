@@ -9,7 +9,6 @@ import { TinyViM } from '../backbones';
 import { FPN } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { EncoderDecoder, type SegTestCfg } from '../models/encoder_decoder';
-import { backboneInfo } from '../models/seg_builder';
 import { LabelValueError } from '../heads/seg/seg_loss';
 import { setInitSeed } from '../nn/init';
 import type { ImgMeta, SegBatch } from '../datasets/types';
@@ -20,7 +19,7 @@ function tinyModel(testCfg?: SegTestCfg): EncoderDecoder {
   setInitSeed(1);
   const backbone = new TinyViM({ layers: [1, 1, 1, 1], embed_dims: [8, 8, 16, 16], fork_feat: true });
   return new EncoderDecoder({
-    backbone: backboneInfo(backbone),
+    backbone,
     neck: new FPN({ in_channels: [8, 8, 16, 16], out_channels: 8, num_outs: 4 }),
     decodeHead: new FPNHead({ in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 8, num_classes: NUM_CLASSES }),
     testCfg,
@@ -168,10 +167,11 @@ describe('Semantic FPN with the runner and datasets', () => {
     const { writeShapesAde } = await import('../datasets/synthetic/write');
     const { loadConfig } = await import('../core/config');
     await import('../models/index');
+    await import('../datasets/register');
     const { createRunner, buildDataset, buildModel } = await import('../engine/build');
     const { MemoryLogSink } = await import('../engine/log_writer');
-    const { readCheckpoint, loadStateDict } = await import('../engine/checkpoint');
-    const { evaluateModel } = await import('../engine/evaluate');
+    const { readCheckpoint, loadStateDict } = await import('../checkpoint');
+    const { buildEvaluator, evalLoader, inferenceOnDataset } = await import('../engine/evaluate');
     // 48..64 px images: smaller than the 64x64 crop, so Pad (seg_pad_val 255) must fill the batch.
     await writeShapesAde(join(dir, 'data'), { train: 4, val: 3, size: 64, seed: 3 });
     const root = join(dir, 'data');
@@ -220,7 +220,7 @@ describe('Semantic FPN with the runner and datasets', () => {
     const model = buildModel(cfg);
     loadStateDict(model.module, ckpt.stateDict, { strict: true });
     const val = buildDataset(cfg, 'val')!;
-    const again = await evaluateModel(model, val, { metric: ['mIoU'] });
+    const again = await inferenceOnDataset(model, evalLoader(val), buildEvaluator(cfg, val, ['mIoU']));
     for (const k of ['aAcc', 'mIoU', 'mAcc']) expect(again.metrics[k]).toBe(ckpt.meta!.metrics![k]);
     expect(again.metrics).toEqual(ckpt.meta!.metrics);
     model.dispose?.();

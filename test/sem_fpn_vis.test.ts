@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { blendSegmentation, writeSegVisualization } from '../visualization/seg_overlay';
-import { evaluateSegResults, segTableFromMetrics } from '../models/seg_evaluation';
+import { evaluateSegResults, segTableFromMetrics } from '../evaluation/sem_seg_results';
 import { encodeLabelPng, encodePngRgb } from '../datasets/io/image';
 
 describe('segmentation visualisation and evaluation', () => {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TinyViM, resolveTinyViMConfig } from '../backbones/tinyvim';
-import { loadStateDict } from '../nn/state_dict';
+import { loadStateDict } from '../checkpoint/state_dict';
 import { expectClose, expectGradClose, fixture, tensorOf, toNCHW, toNHWC } from './helpers/tinyvim';
 
 beforeAll(async () => {

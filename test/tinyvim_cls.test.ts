@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TinyViM } from '../backbones/tinyvim';
-import { loadStateDict } from '../nn/state_dict';
+import { loadStateDict } from '../checkpoint/state_dict';
 import { expectClose, fixture, tensorOf, toNHWC } from './helpers/tinyvim';
 
 beforeAll(async () => {

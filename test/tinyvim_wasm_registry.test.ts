@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKBONES } from '../core/registry';
 import { TinyViM, pretrainedOf } from '../backbones';
-import { loadStateDict } from '../nn/state_dict';
+import { loadStateDict } from '../checkpoint/state_dict';
 import { expectClose, fixture, tensorOf, toNCHW, toNHWC } from './helpers/tinyvim';
 
 beforeAll(async () => {

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputSizeError, TinyViM, TinyViM_B, TinyViM_S, isValidInputSize, nextValidInputSize, resolveTinyViMConfig, variantConfig } from '../backbones/tinyvim';
 import { tinyvimComplexity } from '../backbones/tinyvim/complexity';
-import { loadBackboneWeights, readStateDictFile, saveStateDictFile } from '../core/checkpoint_io';
-import { StateDictError, loadStateDict } from '../nn/state_dict';
+import { StateDictError, loadStateDict, loadWeights, readCheckpoint, saveStateDictFile } from '../checkpoint';
 import { torchShape } from '../nn/module';
 import { FIXTURES, expectClose, fixture, tensorOf, toNCHW, toNHWC } from './helpers/tinyvim';
 
@@ -22,7 +21,7 @@ const PTH = FIXTURES + 'tinyvim_s_seed0.pth';
 describe('TinyViM_S official checkpoint', () => {
   it('loads strictly from the .pth and reproduces the reference outputs', () => {
     const model = TinyViM_S({ fork_feat: true });
-    const report = loadBackboneWeights(model, PTH, { strict: true });
+    const report = loadWeights(model, PTH, { strict: true });
     expect(report).toMatchObject({ missing: [], unexpected: [], format: 'pth', prefix: '' });
     model.eval();
     const io = fixture('tinyvim_s_seed0.io.safetensors').tensors;
@@ -32,8 +31,8 @@ describe('TinyViM_S official checkpoint', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'tv-')), 'tinyvim_s.safetensors');
     saveStateDictFile(model, path, { arch: 'TinyViM_S' });
     const again = TinyViM_S({ fork_feat: true });
-    expect(loadBackboneWeights(again, path, { strict: true }).format).toBe('safetensors');
-    expect(readStateDictFile(path).metadata.arch).toBe('TinyViM_S');
+    expect(loadWeights(again, path, { strict: true }).format).toBe('safetensors');
+    expect(readCheckpoint(path).metadata.arch).toBe('TinyViM_S');
     again.eval();
     const outs2 = again.forwardFeatures(toNHWC(tensorOf(io, 'input')));
     outs2.forEach((o, i) => expectClose(o, outs[i], 0, 0, `round trip out${i}`));
@@ -54,24 +53,24 @@ describe('TinyViM_S official checkpoint', () => {
     const model = TinyViM_B({ fork_feat: true });
     let err: unknown;
     try {
-      loadBackboneWeights(model, PTH, { strict: false });
+      loadWeights(model, PTH, { strict: false });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(StateDictError);
-    expect((err as Error).message).toContain('network.2.0.layer_scale: checkpoint has shape [64, 1, 1], model expects [96, 1, 1]');
+    expect((err as Error).message).toContain('network.2.0.layer_scale (checkpoint [64,1,1], model [96,1,1])');
     model.dispose();
   });
 
   it('non-strict loading reports missing and unexpected keys; strict loading fails on them', () => {
-    const sd = readStateDictFile(PTH).tensors;
+    const sd = readCheckpoint(PTH).stateDict;
     const prefixed = new Map([...sd].map(([k, v]) => [`backbone.${k}`, v]));
     prefixed.set('neck.lateral.weight', sd.get('norm0.weight')!);
     prefixed.delete('backbone.norm6.weight');
     const model = TinyViM_S({ fork_feat: true });
     const stripped = new Map([...prefixed].filter(([k]) => k.startsWith('backbone.')).map(([k, v]) => [k.slice(9), v]));
     expect(loadStateDict(model, stripped, { strict: false }).missing).toEqual(['norm6.weight']);
-    expect(() => loadStateDict(model, stripped, { strict: true })).toThrow(/strict loading failed: missing keys \(1\): norm6\.weight/);
+    expect(() => loadStateDict(model, stripped, { strict: true })).toThrow(/does not match the model: missing keys: norm6\.weight$/);
     const unexpected = loadStateDict(model, prefixed, { strict: false }).unexpected;
     expect(unexpected.length).toBe(prefixed.size);
     model.dispose();

@@ -1,83 +1,52 @@
-// tools/benchmark_backbone: images per second of a TinyViM forward (random weights, eval mode) at a
-// given resolution, batch size and backend; warm-up runs, then timed runs; reports median and spread.
+// tools/benchmark_backbone: speed of a TinyViM (random weights) at a given resolution, batch and
+// backend: an eval-mode forward (fork_feat backbone or classifier, optionally fused) or, with --mode
+// train, a train step (train-mode forward + backward of the sum of all outputs). Timing is the shared
+// harness of tools/lib/bench.ts: warm-up steps, then blocks of back-to-back steps each ending with a
+// one-element read; nothing else is read back.
 import { writeFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { TinyViM } from '../backbones';
 import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './train_common';
-import { MODEL_CHOICES, parseShape, tinyvimConfigFromArgs } from './get_flops_common';
-import { median } from './lib/bench';
-
+import { MODEL_CHOICES } from './get_flops_common';
+import { TIMING_OPTIONS, checkRunCounts, shapeArg, timeSteps, timingLine } from './lib/bench';
+import { backboneWorkload } from './lib/workloads';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))
-    .scriptName('tools/benchmark_backbone')
+    .scriptName('tools/benchmark backbone')
     .usage(
-      '$0 --model TinyViM_S|TinyViM_B|TinyViM_L [--mode backbone|cls] [--shape H W] [--batch N] [--backend wasm] [--fused]\n\n' +
-        'Times a forward pass (outputs read back to host memory) of a randomly initialised model in eval mode.',
+      '$0 --model TinyViM_S|TinyViM_B|TinyViM_L [--head backbone|cls] [--mode infer|train] [--shape H W] [--batch N] [--backend wasm] [--fused]\n\n' +
+        'Times forward passes (eval mode) or train steps (forward + backward) of a randomly initialised TinyViM.',
     )
     .option('model', { type: 'string', choices: MODEL_CHOICES, describe: 'official variant' })
-    .option('mode', { type: 'string', choices: ['cls', 'backbone'] as const, default: 'backbone', describe: 'fork_feat backbone or classifier' })
     .option('config', { type: 'string', describe: 'config file whose model.backbone is a TinyViM' })
+    .option('head', { type: 'string', choices: ['cls', 'backbone'] as const, default: 'backbone', describe: 'fork_feat backbone (4 outputs) or classifier' })
+    .option('mode', { type: 'string', choices: ['infer', 'train'] as const, default: 'infer', describe: 'eval forward, or train step (fwd + bwd)' })
     .option('shape', { type: 'number', array: true, describe: 'input H W (default 224 224)' })
-    .option('batch', { type: 'number', default: 1, describe: 'images per forward' })
+    .option('batch', { type: 'number', default: 1, describe: 'images per step' })
     .option('backend', { type: 'string', choices: BACKEND_CHOICES, default: 'wasm', describe: 'tfjs backend' })
-    .option('fused', { type: 'boolean', default: false, describe: 're-parameterise (fuse) before timing' })
-    .option('warmup', { type: 'number', default: 2, describe: 'untimed runs first' })
-    .option('runs', { type: 'number', default: 5, describe: 'timed runs' })
+    .option('fused', { type: 'boolean', default: false, describe: 're-parameterise (fuse) before timing (infer only)' })
+    .options(TIMING_OPTIONS)
     .option('json', { type: 'string', describe: 'write the figures here' })
     .conflicts('config', 'model')
     .strict()
     .fail(failLine)
     .help()
     .parseAsync();
+  checkRunCounts(argv);
+  const shape = shapeArg(argv.shape, [224, 224]);
   const backend = await setupBackend(argv.backend);
-  const { cfg, label } = await tinyvimConfigFromArgs(argv);
-  const [h, w] = parseShape(argv.shape, [224, 224]);
-  const model = new TinyViM(cfg).eval();
-  model.checkInputSize(h, w);
-  if (argv.fused) model.fuse();
-  const x = tf.randomUniform([argv.batch, h, w, 3], 0, 1) as tf.Tensor4D;
-  // Process CPU time per run as well: on a shared machine wall time includes waiting for a core.
-  const cpuTimes: number[] = [];
-  const once = async (): Promise<number> => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const out = model.forward(x);
-    const outs = (Array.isArray(out) ? out : [out]) as tf.Tensor[];
-    await Promise.all(outs.map((o) => o.data()));
-    const ms = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    cpuTimes.push((c.user + c.system) / 1000);
-    tf.dispose(outs);
-    return ms;
-  };
-  for (let i = 0; i < argv.warmup; i++) await once();
-  cpuTimes.length = 0;
-  const times: number[] = [];
-  for (let i = 0; i < argv.runs; i++) times.push(await once());
-  const med = median(times);
-  const ips = (t: number) => (argv.batch * 1000) / t;
-  const res = {
-    model: label,
-    backend,
+  const w = await backboneWorkload({
+    model: argv.model,
+    config: argv.config,
+    cls: argv.head === 'cls',
+    mode: argv.mode as 'infer' | 'train',
+    shape,
+    batch: argv.batch,
     fused: argv.fused,
-    shape: [argv.batch, 3, h, w],
-    runs_ms: times.map((t) => +t.toFixed(1)),
-    median_ms: +med.toFixed(1),
-    images_per_s: +ips(med).toFixed(2),
-    images_per_s_range: [+ips(Math.max(...times)).toFixed(2), +ips(Math.min(...times)).toFixed(2)],
-    spread_pct: +((100 * (Math.max(...times) - Math.min(...times))) / med).toFixed(1),
-    median_cpu_ms: +median(cpuTimes).toFixed(1),
-    images_per_cpu_s: +ips(median(cpuTimes)).toFixed(2),
-  };
-  console.log(
-    `${label}${argv.fused ? ', fused' : ''}, ${backend}, input ${argv.batch}x3x${h}x${w}: ${res.images_per_s} img/s ` +
-      `(median ${res.median_ms} ms per batch over ${argv.runs} runs after ${argv.warmup} warm-up; range ${res.images_per_s_range[0]}-${res.images_per_s_range[1]} img/s, spread ${res.spread_pct}%); ` +
-      `process CPU time ${res.median_cpu_ms} ms per batch = ${res.images_per_cpu_s} img per CPU-second`,
-  );
-  if (argv.json) writeFileSync(argv.json, JSON.stringify(res, null, 1) + '\n');
-  tf.dispose(x);
-  model.dispose();
+  });
+  const t = await timeSteps(w, argv);
+  console.log(timingLine(w.label, backend, t));
+  if (argv.json) writeFileSync(argv.json, JSON.stringify({ label: w.label, backend, params: w.params, input_nhwc: w.inputShape, ...t }, null, 1) + '\n');
+  w.dispose();
 });

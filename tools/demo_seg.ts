@@ -9,11 +9,10 @@ import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
 import { UserError } from '../core/errors';
 import { buildDataset, createRunner } from '../engine/build';
-import { evaluateModel } from '../engine/evaluate';
+import { buildEvaluator, evalLoader, inferenceOnDataset } from '../engine/evaluate';
 import { FileLogSink } from '../engine/log_writer';
 import { writeShapesAde } from '../datasets/synthetic/write';
-import type { SegResult } from '../models/encoder_decoder';
-import { segTableFromMetrics } from '../models/seg_evaluation';
+import type { SegResult } from '../structures/results';
 import { defaultPalette, writeSegVisualization } from '../visualization/seg_overlay';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
 
@@ -55,14 +54,20 @@ runTool(async () => {
 
   const val = buildDataset(cfg, 'val');
   if (!val) throw new UserError(`${argv.config}: data.val is required`);
-  const { metrics, results } = await evaluateModel(runner.opts.model, val, { metric: ['mIoU'], batchSize: 1, workers: cfg.data.workers_per_gpu });
-  console.log(segTableFromMetrics(metrics));
+  // The first `examples` predictions are kept for drawing; the evaluator sees them all as they arrive.
+  const examples: SegResult[] = [];
+  const keep = (_batch: unknown, outputs: readonly unknown[]) => {
+    for (const r of outputs) if (examples.length < argv.examples) examples.push(r as SegResult);
+  };
+  const evaluator = buildEvaluator(cfg, val, ['mIoU']);
+  const report = await inferenceOnDataset(runner.opts.model, evalLoader(val, { workers: cfg.data.workers_per_gpu }), evaluator, { onBatch: keep });
+  const { metrics } = report;
+  console.log(report.text);
   writeFileSync(join(workDir, 'metrics.json'), `${JSON.stringify({ ...metrics, train_seconds: trainSec, iters: res.iter, backend }, null, 2)}\n`);
   const visDir = join(workDir, 'vis');
-  const segResults = results as SegResult[];
-  const classes = (val as unknown as { classes?: readonly string[] }).classes ?? [];
+  const classes = (val.raw as { classes?: readonly string[] } | undefined)?.classes ?? [];
   const palette = defaultPalette(Math.max(classes.length, 1));
-  for (const r of segResults.slice(0, argv.examples)) await writeSegVisualization(visDir, r, palette);
+  for (const r of examples) await writeSegVisualization(visDir, r, palette);
   console.log(`[${secs()} s] example predictions in ${visDir}`);
   const ok = metrics.mIoU >= 0.6;
   console.log(`demo ${ok ? 'reached' : 'did NOT reach'} the target (mIoU >= 0.6): mIoU ${metrics.mIoU.toFixed(4)}, aAcc ${metrics.aAcc.toFixed(4)}; total ${secs()} s`);

@@ -1,91 +1,21 @@
-// tools/eval: evaluates a checkpoint on the config's test (else val) dataset. Detectors on a
-// CocoDataset get COCO bbox/segm summaries (and mmdet's classwise tables), segmentors mmseg's mIoU
-// table; any other model/dataset pair the dataset's own evaluate().
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// tools/eval: evaluates a checkpoint on the config's test (else val) dataset with the dataset's
+// evaluator (EVALUATORS): COCO bbox/segm summaries (and mmdet's classwise tables) on a CocoDataset,
+// mmseg's mIoU table on a segmentation dataset, whatever a registered evaluator reports otherwise.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../core/config';
 import { ConfigError, UserError } from '../core/errors';
-import type { BuiltDataset, TrainableModel } from '../core/registry';
-import type { RawDataset } from '../datasets/base';
-import { decodeImage, encodePngRgb } from '../datasets/io/image';
+import type { BuiltDataset, DataLoader, Evaluator, TrainableModel } from '../core/registry';
+import type { ImgMeta } from '../datasets/types';
 import { buildDataset, buildModel } from '../engine/build';
-import { loadStateDict, readCheckpoint } from '../engine/checkpoint';
-import { predictAll } from '../engine/evaluate';
-import { writeCocoResultFiles } from '../models/coco_results';
-import { type CocoSource, classwiseTables, evaluateCocoDetections } from '../models/det_evaluation';
-import type { SegResult } from '../models/encoder_decoder';
-import type { InstanceResult } from '../models/mask_rcnn';
-import { instanceResultBitmaps } from '../models/mask_encoding';
-import { evaluateSegDataset } from '../models/seg_evaluation';
-import { defaultPalette, writeSegVisualization } from '../visualization/seg_overlay';
-import { drawDetections } from './lib/draw_detections';
+import { loadStateDict, readCheckpoint } from '../checkpoint';
+import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
+import { writeResultImage } from '../visualization/draw_result';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
-
-interface Args {
-  config: string;
-  checkpoint: string;
-  split: string;
-  out?: string;
-  showDir?: string;
-  showScoreThr: number;
-  classwise: boolean;
-}
-
-/** `<dir>/<ori_filename with .png>` (sub-folders of the image name kept). */
-function pngPath(dir: string, oriFilename: string): string {
-  const file = join(dir, oriFilename.replace(/\.[^./]+$/, '') + '.png');
-  mkdirSync(dirname(file), { recursive: true });
-  return file;
-}
-
-function writeJson(file: string, value: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(value, null, 1)}\n`);
-}
 
 function printMetrics(metrics: Record<string, number>, keys = Object.keys(metrics)): void {
   for (const k of keys) console.log(`${k}: ${metrics[k].toFixed(4)}`);
-}
-
-async function evalDetection(a: Args, source: CocoSource & RawDataset, results: InstanceResult[], metric: string[]): Promise<void> {
-  const ev = evaluateCocoDetections(source, results, metric);
-  const tables = a.classwise ? classwiseTables(ev) : {};
-  for (const t of ev.iouTypes) {
-    console.log(`Evaluating ${t}...`);
-    console.log(ev.summaries[t]);
-    if (tables[t]) console.log(tables[t]);
-  }
-  printMetrics(ev.metrics);
-  if (a.out) {
-    const withSegm = results.some((r) => r.masks !== undefined);
-    for (const f of writeCocoResultFiles(a.out, ev.rows, withSegm)) console.log(`wrote ${f}`);
-  }
-  if (a.showDir) {
-    for (let i = 0; i < results.length; i++) {
-      const s = source.raw(i);
-      const img = drawDetections(await decodeImage(s.filename), instanceResultBitmaps(results[i]), { classes: source.classes, scoreThr: a.showScoreThr });
-      writeFileSync(pngPath(a.showDir, s.ori_filename), encodePngRgb(img));
-    }
-    console.log(`drew ${results.length} images in ${a.showDir}`);
-  }
-}
-
-async function evalSegmentation(a: Args, source: RawDataset, results: SegResult[], metric: string[]): Promise<void> {
-  const ev = evaluateSegDataset(source, results, metric.length ? metric : ['mIoU']);
-  console.log(ev.table);
-  printMetrics(ev.metrics, ['aAcc', 'mIoU', 'mAcc']);
-  if (a.out) {
-    const images = results.map((r, i) => ({ filename: r.filename, ori_filename: source.raw(i).ori_filename, height: r.height, width: r.width }));
-    writeJson(a.out, { config: a.config, checkpoint: a.checkpoint, split: a.split, metrics: ev.metrics, images });
-    console.log(`wrote ${a.out}`);
-  }
-  if (a.showDir) {
-    const palette = defaultPalette(source.classes.length);
-    for (let i = 0; i < results.length; i++) await writeSegVisualization(a.showDir, results[i], palette, source.raw(i).ori_filename);
-    console.log(`drew ${results.length} images in ${a.showDir}`);
-  }
 }
 
 runTool(async () => {
@@ -109,6 +39,7 @@ runTool(async () => {
     .option('classwise', { type: 'boolean', default: false, describe: "detectors: also print mmdetection's per-category AP table per iou type" })
     .option('metric', { type: 'string', array: true, describe: 'metrics to compute (default: cfg.evaluation.metric)' })
     .option('cfg-options', { type: 'string', array: true, default: [] as string[], describe: 'overrides key.path=value' })
+    .option('launcher', { choices: LAUNCHERS, default: 'none' as const, describe: 'mpi: one rank of `mpirun -np N tools/eval ...`; each rank infers its shard, rank 0 scores and prints' })
     .strict()
     .fail(failLine)
     .help()
@@ -119,41 +50,45 @@ runTool(async () => {
   const split = cfg.data.test ? 'test' : cfg.data.val ? 'val' : null;
   if (!split) throw new ConfigError(`${argv.config}: data.test (or data.val) is required to evaluate`, 'data.test', argv.config);
   if (!(argv['show-score-thr'] >= 0 && argv['show-score-thr'] <= 1)) throw new UserError(`--show-score-thr: expected a number in [0, 1], got ${argv['show-score-thr']}`);
+  if (argv.launcher === 'mpi' && argv['show-dir']) throw new UserError('--show-dir is not supported with --launcher mpi; draw with a single-process tools/eval');
+  const dist = await startJob(argv.launcher, argv.backend, () => 'evaluation stopped');
   const ckpt = readCheckpoint(argv.checkpoint);
   await setupBackend(argv.backend);
-  const model = buildModel(cfg) as TrainableModel<unknown, unknown>;
+  const model = buildModel(cfg) as TrainableModel<{ metas?: ImgMeta[] }, unknown>;
   loadStateDict(model.module, ckpt.stateDict, { strict: true, source: argv.checkpoint });
-  const dataset = buildDataset(cfg, split)! as BuiltDataset<unknown, unknown>;
-  const source = (dataset as { raw?: RawDataset }).raw;
-  const cfgMetric = cfg.evaluation?.metric;
-  const metric = argv.metric ?? (cfgMetric === undefined ? [] : Array.isArray(cfgMetric) ? cfgMetric : [cfgMetric]);
-  const a: Args = { config: argv.config, checkpoint: argv.checkpoint, split, out: argv.out, showDir: argv['show-dir'], showScoreThr: argv['show-score-thr'], classwise: argv.classwise };
-  const isDet = cfg.model.type === 'MaskRCNN' && source?.task === 'det' && 'coco' in source;
-  const isSeg = cfg.model.type === 'EncoderDecoder' && source?.task === 'seg';
-  if ((a.showDir || a.classwise) && !isDet && !isSeg) {
-    throw new UserError(`${argv.config}: --show-dir and --classwise need a MaskRCNN on a CocoDataset or an EncoderDecoder on a segmentation dataset (model.type is '${cfg.model.type}')`);
-  }
-  if (a.classwise && isSeg) console.log('note: --classwise is for detectors; the per-class table of a segmentor is always printed');
+  const dataset = buildDataset(cfg, split)! as BuiltDataset<{ metas?: ImgMeta[] }>;
+  const metric = argv.metric ?? configMetric(cfg);
+  const evaluator = buildEvaluator(cfg, dataset, metric, argv.classwise ? { classwise: true } : {});
+  if (argv.out && !evaluator.writeResults) throw new UserError(`--out: the evaluator of ${argv.config} writes no results file`);
+  const showDir = argv['show-dir'];
+  const classes = ((dataset.raw as { classes?: readonly string[] } | undefined)?.classes ?? []) as readonly string[];
+  let drawn = 0;
 
   const started = performance.now();
-  const results = await predictAll(model, dataset, {
-    metric,
-    batchSize: 1,
-    workers: cfg.data.workers_per_gpu,
+  const loader = evalLoader(dataset, { workers: cfg.data.workers_per_gpu }) as DataLoader<{ metas?: ImgMeta[] }>;
+  const report = dist
+    ? await dist.evaluateReport(model, dataset, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, { workers: cfg.data.workers_per_gpu })
+    : await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {
     onProgress: (d, n) => {
       if (process.stdout.isTTY) process.stdout.write(`\r${d}/${n}`);
     },
+    onBatch: showDir
+      ? async (batch, outputs) => {
+          for (let i = 0; i < outputs.length; i++) {
+            const meta = batch.metas?.[i];
+            if (!meta) throw new UserError('--show-dir: the dataset\'s batches carry no image metas; nothing to draw');
+            await writeResultImage(showDir, outputs[i], meta, { classes, scoreThr: argv['show-score-thr'] });
+            drawn++;
+          }
+        }
+      : undefined,
   });
+  if (!report) return endJob(dist); // ranks other than 0 of a distributed evaluation
   if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
-  console.log(`evaluated ${results.length} samples of data.${split} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-
-  if (isDet) return evalDetection(a, source as unknown as CocoSource & RawDataset, results as InstanceResult[], metric);
-  if (isSeg) return evalSegmentation(a, source!, results as SegResult[], metric);
-  if (!dataset.evaluate) throw new UserError('the dataset does not implement evaluate(); it cannot compute metrics');
-  const metrics = await dataset.evaluate(results, { metric });
-  printMetrics(metrics);
-  if (a.out) {
-    writeJson(a.out, { config: a.config, checkpoint: a.checkpoint, split, metrics, results });
-    console.log(`wrote ${a.out}`);
-  }
+  console.log(`evaluated ${dataset.length} samples of data.${split} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (report.text) console.log(report.text);
+  printMetrics(report.metrics, report.headline);
+  if (argv.out) for (const f of evaluator.writeResults!(argv.out, { config: argv.config, checkpoint: argv.checkpoint, split }, report)) console.log(`wrote ${f}`);
+  if (showDir) console.log(`drew ${drawn} images in ${showDir}`);
+  await endJob(dist);
 });

@@ -6,9 +6,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { checkConfig } from '../core/config';
 import { UserError } from '../core/errors';
-import { readCheckpoint } from '../engine/checkpoint';
-import { writeSafetensors } from '../core/safetensors';
-import { CHECKPOINT_FORMAT } from '../engine/checkpoint';
+import { CHECKPOINT_FORMAT, readCheckpoint } from '../checkpoint';
+import { writeSafetensors } from '../checkpoint/formats/safetensors';
 import { failLine, importRegistrations, runTool } from './train_common';
 
 runTool(async () => {

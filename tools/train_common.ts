@@ -1,20 +1,15 @@
 // Shared plumbing of the CLIs: error reporting, backend selection, registration of model/dataset types.
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../core/backend';
+import { BACKEND_CHOICES, type BackendRequest, describeBackend, selectBackend } from '../ops/backend';
 import { UserError } from '../core/errors';
 
 /**
- * Modules that register the project's model, dataset and transform types. Each is imported if it
- * exists; config files may also import registration modules of their own (test fixtures do).
+ * Registers the project's model, dataset and evaluator types (models/index, datasets/register, which
+ * brings its evaluators). Config files may also import registration modules of their own (test
+ * fixtures do).
  */
-const REGISTRATION_MODULES = ['../models/index.ts', '../datasets/index.ts'];
-
 export async function importRegistrations(): Promise<void> {
-  for (const rel of REGISTRATION_MODULES) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) await import(pathToFileURL(path).href);
-  }
+  await import('../models/index');
+  await import('../datasets/register');
 }
 
 export { BACKEND_CHOICES };

@@ -13,15 +13,14 @@ import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TinyViM, TinyViM_B, TinyViM_S, resolveTinyViMConfig } from '../backbones/tinyvim';
-import { describeBackend, selectBackend } from '../core/backend';
-import { loadBackboneWeights } from '../core/checkpoint_io';
+import { describeBackend, selectBackend } from '../ops/backend';
+import { loadStateDict, loadWeights } from '../checkpoint';
 import { UserError } from '../core/errors';
-import { type RawTensor, readSafetensors } from '../core/safetensors';
+import { type RawTensor, readSafetensors } from '../checkpoint/formats/safetensors';
 import { AdamW } from '../engine/optimizers';
 import { buildParamEntries } from '../engine/param_groups';
 import { BatchNorm2d, Conv2d, Linear } from '../nn/layers';
 import { Module } from '../nn/module';
-import { loadStateDict } from '../nn/state_dict';
 import { crossMerge, crossScan } from '../ops/cross_scan';
 import { selectiveScan } from '../ops/selective_scan';
 import { failLine, runTool } from './train_common';
@@ -241,7 +240,7 @@ const FIXTURE_CHECKS: [string, FixtureCheck][] = [
     'tinyvim_s_pth',
     async (fx, c) => {
       const model = TinyViM_S({ fork_feat: true });
-      loadBackboneWeights(model, fx.path('tinyvim_s_seed0.pth'), { strict: true });
+      loadWeights(model, fx.path('tinyvim_s_seed0.pth'), { strict: true });
       model.eval();
       const io = fx.read('tinyvim_s_seed0.io.safetensors').tensors;
       const outs = model.forwardFeatures(toNHWC(tensorOf(io, 'input')));

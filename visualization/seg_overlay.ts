@@ -6,7 +6,7 @@ import { dirname, join } from '#platform/path';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { labelColor } from '../datasets/vis';
 import { UserError } from '../core/errors';
-import type { SegResult } from '../models/encoder_decoder';
+import type { SegResult } from '../structures/results';
 
 export type Palette = readonly (readonly [number, number, number])[];
 

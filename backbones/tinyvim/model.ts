@@ -179,6 +179,11 @@ export class TinyViM extends Module {
     return this.cfg.fork_feat ? [...this.outNorms.keys()].map((idx) => this.cfg.embed_dims[OUT_INDICES.indexOf(idx)]) : [this.cfg.embed_dims[3]];
   }
 
+  /** Strides of the fork_feat outputs relative to the input (4, 8, 16, 32); none for a classifier. */
+  get strides(): number[] {
+    return this.cfg.fork_feat ? OUT_INDICES.map((_, i) => 4 * 2 ** i) : [];
+  }
+
   /** Zero-pads an NHWC batch at the bottom/right to the next size this model accepts (identity if valid). */
   padInput(x: tf.Tensor4D): tf.Tensor4D {
     return padInputToValid(this.cfg, x);

@@ -21,7 +21,7 @@ export class CheckpointHook implements Hook {
     await runner.saveCheckpoint(path, { optimizer: this.opts.saveOptimizer ?? true, latest: true });
     if (!this.saved.includes(path)) this.saved.push(path);
     const maxKeep = this.opts.maxKeep ?? -1;
-    while (maxKeep > 0 && this.saved.length > maxKeep) {
+    while (runner.writesFiles && maxKeep > 0 && this.saved.length > maxKeep) {
       const old = this.saved.shift()!;
       if (existsSync(old)) rmSync(old);
     }

@@ -17,7 +17,7 @@ export interface FPNHeadOptions {
   channels: number;
   num_classes: number;
   dropout_ratio?: number;
-  /** SyncBN in the recipe; in this single process it is plain BatchNorm (identical statistics). */
+  /** SyncBN in the recipe: statistics over all ranks under --launcher mpi; plain BatchNorm in one process. */
   norm_cfg?: NormCfg | null;
   align_corners?: boolean;
 }

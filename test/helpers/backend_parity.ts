@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { type BackendRequest, describeBackend, selectBackend } from '../../core/backend';
+import { type BackendRequest, describeBackend, selectBackend } from '../../ops/backend';
 import { loadConfig } from '../../core/config';
 import { createRunner } from '../../engine/build';
 import type { Hook } from '../../engine/hooks/hook';

@@ -8,16 +8,21 @@ import { BACKBONES } from '../../core/registry';
 import { s } from '../../core/config_schema';
 import type { MaskRCNNConfig } from '../../models/mask_rcnn_builder';
 
-/** Four stride-doubling convs: features at strides 4, 8, 16, 32 with the given widths. */
+/** Four stride-doubling convs: features at strides 4, 8, 16, 32 with the given widths (a FeatureBackbone). */
 export class TinyConvBackbone extends Module {
   readonly convs: Conv2d[];
+  readonly strides = [4, 8, 16, 32];
   constructor(readonly outChannels: number[]) {
     super();
     this.convs = outChannels.map((c, i) =>
       this.child(`conv${i}`, new Conv2d(i === 0 ? 3 : outChannels[i - 1], c, i === 0 ? 4 : 3, { stride: i === 0 ? 4 : 2, padding: i === 0 ? 0 : 1 })),
     );
   }
-  forward(x: tf.Tensor4D): tf.Tensor4D[] {
+  /** Any size works: the convs pad and floor. */
+  padInput(x: tf.Tensor4D): tf.Tensor4D {
+    return x;
+  }
+  forwardFeatures(x: tf.Tensor4D): tf.Tensor4D[] {
     const outs: tf.Tensor4D[] = [];
     let h = x;
     for (const c of this.convs) {

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { type RawTensor, readSafetensors } from '../../core/safetensors';
+import { type RawTensor, readSafetensors } from '../../checkpoint/formats/safetensors';
 
 export const FIXTURES = new URL('../../../shared/fixtures/tinyvim/', import.meta.url).pathname;
 

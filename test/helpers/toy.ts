@@ -2,8 +2,10 @@
 // 8x8 images whose class is the brightest quadrant. Registered explicitly by `registerToy()`.
 import * as tf from '@tensorflow/tfjs';
 import { s } from '../../core/config_schema';
-import { type BuiltDataset, DATASETS, type DataLoader, type LoaderOptions, MODELS, type TrainableModel } from '../../core/registry';
+import { writeFileSync } from 'node:fs';
+import { type BuiltDataset, DATASETS, type DataLoader, type EvaluationReport, type Evaluator, EVALUATORS, type LoaderOptions, MODELS, type TrainableModel } from '../../core/registry';
 import { BatchNorm2d, Conv2d, Linear } from '../../nn/layers';
+import { SyncBatchNorm2d } from '../../nn/sync_bn';
 import { Module } from '../../nn/module';
 
 export class ToyNet extends Module {
@@ -12,12 +14,13 @@ export class ToyNet extends Module {
   readonly conv2: Conv2d;
   readonly bn2: BatchNorm2d;
   readonly fc: Linear;
-  constructor(width: number, numClasses: number) {
+  constructor(width: number, numClasses: number, norm: 'BN' | 'SyncBN' = 'BN') {
     super();
+    const Norm = norm === 'SyncBN' ? SyncBatchNorm2d : BatchNorm2d;
     this.conv1 = this.child('conv1', new Conv2d(3, width, 3, { padding: 1, bias: false }));
-    this.bn1 = this.child('bn1', new BatchNorm2d(width));
+    this.bn1 = this.child('bn1', new Norm(width));
     this.conv2 = this.child('conv2', new Conv2d(width, 2 * width, 3, { stride: 2, padding: 1, bias: false }));
-    this.bn2 = this.child('bn2', new BatchNorm2d(2 * width));
+    this.bn2 = this.child('bn2', new Norm(2 * width));
     this.fc = this.child('fc', new Linear(2 * width, numClasses));
   }
   forward(x: tf.Tensor4D): tf.Tensor2D {
@@ -40,8 +43,9 @@ export class ToyClassifier implements TrainableModel<ToyBatch, number> {
     readonly numClasses: number,
     /** Test hook: the loss becomes NaN from this forward call on (1-based); 0 disables. */
     readonly nanFromIter = 0,
+    norm: 'BN' | 'SyncBN' = 'BN',
   ) {
-    this.module = new ToyNet(width, numClasses);
+    this.module = new ToyNet(width, numClasses, norm);
   }
   forwardTrain(batch: ToyBatch): Record<string, tf.Scalar> {
     this.calls++;
@@ -72,7 +76,8 @@ function rng(seed: number): () => number {
   };
 }
 
-export class ToyDataset implements BuiltDataset<ToyBatch, number> {
+export class ToyDataset implements BuiltDataset<ToyBatch> {
+  readonly evaluator = 'ToyAccuracyEvaluator';
   readonly images: Float32Array;
   readonly labels: Int32Array;
   constructor(
@@ -99,14 +104,17 @@ export class ToyDataset implements BuiltDataset<ToyBatch, number> {
 
   loader(opts: LoaderOptions): DataLoader<ToyBatch> {
     const ds = this;
-    const count = opts.dropLast === false ? Math.ceil(ds.length / opts.batchSize) : Math.floor(ds.length / opts.batchSize) || 1;
+    // A sampler (distributed training) gives the epoch's indices; else the toy's own shuffle.
+    const n = opts.sampler ? opts.sampler.length : ds.length;
+    const count = opts.dropLast === false ? Math.ceil(n / opts.batchSize) : Math.floor(n / opts.batchSize) || 1;
     let order: number[] = [];
     let start = 0;
     return {
       length: count,
       setEpoch(epoch: number) {
         order = [...Array(ds.length).keys()];
-        if (opts.shuffle) {
+        if (opts.sampler) order = Array.from(opts.sampler.indices(epoch));
+        else if (opts.shuffle) {
           const r = rng(opts.seed * 1000003 + epoch);
           for (let i = order.length - 1; i > 0; i--) {
             const j = Math.floor(r() * (i + 1));
@@ -133,20 +141,56 @@ export class ToyDataset implements BuiltDataset<ToyBatch, number> {
     };
   }
 
-  evaluate(results: number[], opts: { metric: string[] }): Record<string, number> {
-    for (const m of opts.metric) if (m !== 'accuracy') throw new Error(`ToyDataset: unknown metric '${m}'`);
-    let ok = 0;
-    results.forEach((p, i) => (ok += p === this.labels[i] ? 1 : 0));
-    return { accuracy: ok / results.length };
+  /** The ground truth evaluators read. */
+  get raw(): ToyDataset {
+    return this;
   }
 }
 
-/** Registers ToyClassifier (MODELS) and ToyDataset (DATASETS); safe to call more than once. */
+/** Accuracy of the predicted classes, in dataset order; --out writes {...header, metrics, results}. */
+export class ToyAccuracyEvaluator implements Evaluator<ToyBatch, number> {
+  private results: number[] = [];
+  constructor(
+    readonly dataset: ToyDataset,
+    metric: readonly string[],
+  ) {
+    for (const m of metric) if (m !== 'accuracy') throw new Error(`ToyDataset: unknown metric '${m}'`);
+  }
+  reset(): void {
+    this.results = [];
+  }
+  process(_inputs: ToyBatch, outputs: readonly number[]): void {
+    this.results.push(...outputs);
+  }
+  evaluate(): EvaluationReport {
+    let ok = 0;
+    this.results.forEach((p, i) => (ok += p === this.dataset.labels[i] ? 1 : 0));
+    return { metrics: { accuracy: ok / this.results.length }, text: '' };
+  }
+  writeResults(out: string, header: Record<string, unknown>, report: EvaluationReport): string[] {
+    writeFileSync(out, `${JSON.stringify({ ...header, metrics: report.metrics, results: this.results }, null, 1)}\n`);
+    return [out];
+  }
+}
+
+/** Registers ToyClassifier (MODELS), ToyDataset (DATASETS) and ToyAccuracyEvaluator (EVALUATORS); safe to call more than once. */
 export function registerToy(): void {
+  if (!EVALUATORS.has('ToyAccuracyEvaluator')) {
+    EVALUATORS.register('ToyAccuracyEvaluator', {
+      schema: s.object({ metric: s.array(s.string()).optional() }),
+      build: (cfg, ctx) => new ToyAccuracyEvaluator(ctx.dataset as ToyDataset, cfg.metric ?? []),
+      doc: 'test-only classification accuracy',
+    });
+  }
   if (!MODELS.has('ToyClassifier')) {
     MODELS.register('ToyClassifier', {
-      schema: s.object({ width: s.int({ min: 1 }), num_classes: s.int({ min: 2 }), nan_from_iter: s.int({ min: 0 }).optional() }),
-      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0),
+      schema: s.object({
+        width: s.int({ min: 1 }),
+        num_classes: s.int({ min: 2 }),
+        nan_from_iter: s.int({ min: 0 }).optional(),
+        norm: s.enum(['BN', 'SyncBN'] as const).optional(),
+      }),
+      build: (cfg) => new ToyClassifier(cfg.width, cfg.num_classes, cfg.nan_from_iter ?? 0, cfg.norm ?? 'BN'),
       doc: 'test-only conv classifier',
     });
   }

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../core/config';
 import type { Config } from '../../core/config_root';
-import { serializeCheckpoint } from '../../engine/checkpoint';
+import { serializeCheckpoint } from '../../checkpoint';
 import { initDetector, initSegmentor } from '../../apis/inference';
 import { SHAPE_CATEGORIES } from '../../datasets/synthetic/shapes';
 

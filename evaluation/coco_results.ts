@@ -2,9 +2,9 @@
 // mmdet's names (bbox_mAP, bbox_mAP_50, ..., segm_mAP_l).
 import { mkdirSync, writeFileSync } from '#platform/fs';
 import { dirname } from '#platform/path';
-import { COCO, type CocoDataset, type CocoResult } from '../evaluation/coco';
-import { COCOeval, type IouType } from '../evaluation/cocoeval';
-import type { InstanceResult } from './mask_rcnn';
+import type { InstanceResult } from '../structures/results';
+import { COCO, type CocoDataset, type CocoResult } from './coco';
+import { COCOeval, type IouType } from './cocoeval';
 
 export interface CocoResultRows {
   bbox: CocoResult[];
@@ -15,7 +15,7 @@ export interface CocoResultRows {
  * One row per detection: bbox as [x, y, w, h] (x2 - x1, no +1, as mmdet 2.x), the label mapped to its
  * COCO category id; segm rows carry the mask as compressed RLE with the box's score.
  */
-export function resultsToCoco(results: InstanceResult[], imageIds: number[], labelToCatId: (label: number) => number): CocoResultRows {
+export function resultsToCoco(results: readonly InstanceResult[], imageIds: number[], labelToCatId: (label: number) => number): CocoResultRows {
   if (results.length !== imageIds.length) throw new RangeError(`resultsToCoco: ${results.length} results for ${imageIds.length} images`);
   const bbox: CocoResult[] = [];
   const segm: CocoResult[] = [];

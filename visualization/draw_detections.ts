@@ -1,7 +1,7 @@
 // Draws detections on an RGB image: masks blended in the class colour, box outlines, and a
 // "label score" caption in a built-in 3x5 pixel font (no font files needed).
-import type { RgbImage } from '../../datasets/io/image';
-import type { DetectionResult } from '../../heads/types';
+import type { RgbImage } from '../datasets/io/image';
+import type { DetectionResult } from '../structures/results';
 
 const PALETTE: [number, number, number][] = [
   [220, 20, 60], [0, 130, 255], [0, 200, 80], [255, 160, 0], [160, 32, 240], [0, 200, 200], [255, 0, 255], [128, 128, 0],

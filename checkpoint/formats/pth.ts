@@ -7,7 +7,7 @@
 // globals are implemented here in TypeScript.
 import { type DType, type RawTensor, decodeRaw } from './safetensors';
 import { ZipArchive } from './zip';
-import { CheckpointError } from './errors';
+import { CheckpointError } from '../../core/errors';
 
 /** A pickle that references a global outside the allow-list (possible code execution under torch.load). */
 export class UnsafePickleError extends CheckpointError {}

@@ -1,8 +1,7 @@
 // Binary masks of predictions -> COCO compressed RLE (pycocotools' format), so results of a whole
 // validation set stay small. RLE runs over the column-major flattening; our bitmaps are row-major.
 import { decodeRowMajor, encode, fromObject, type RleObject, toObject } from '../evaluation/mask';
-import type { DetectionResult } from '../heads/types';
-import type { InstanceResult } from './mask_rcnn';
+import type { DetectionResult, InstanceResult } from './results';
 
 export type { RleObject } from '../evaluation/mask';
 

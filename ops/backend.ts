@@ -3,10 +3,10 @@
 // adapter), wasm, cpu. The result says which backend runs and why each better one was not used.
 import * as tf from '@tensorflow/tfjs';
 import { createGpu } from '#platform/gpu';
-import { BackendError } from './errors';
+import { BackendError } from '../core/errors';
 // Training on wasm needs the gradient kernels tfjs-backend-wasm lacks; registering is name-based and
 // harmless for other backends.
-import { registerWasmGradKernels } from '../ops/wasm_grad_kernels';
+import { registerWasmGradKernels } from './wasm_grad_kernels';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = 'auto' | BackendName;
@@ -66,8 +66,9 @@ async function tryWebgpu(): Promise<Attempt> {
   try {
     await import('@tensorflow/tfjs-backend-webgpu');
     if (await tf.setBackend('webgpu')) {
-      const { registerWebgpuAddN } = await import('../ops/webgpu/add_n');
-      registerWebgpuAddN();
+      // Our WGSL kernels replace tfjs's slow ones (and AddN's pipeline-limit bug); TVD_WEBGPU_KERNELS=tfjs keeps tfjs's.
+      const { registerWebgpuKernels } = await import('../ops/webgpu/register');
+      registerWebgpuKernels();
       return { ok: true, detail: 'Dawn WebGPU adapter' };
     }
     return { ok: false, why: 'the webgpu backend did not initialise', install };

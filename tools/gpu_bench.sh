@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The GPU figures of issue 10 in one run on the GPU machine (webgpu, fp32, random weights):
+#   1. TinyViM-B backbone train step, 2x800x1344 (forward + backward of the sum of the 4 outputs)
+#   2. Mask R-CNN TinyViM-S recipe train step, batch 2, 1333x800, AdamW
+#   3. Semantic FPN TinyViM-S recipe train step, batch 4, 512x512, AdamW
+#   4. TinyViM-S classification, fused, 224x224, batch 256 (img/s)
+#   5. Mask R-CNN TinyViM-S inference, 1333x800, batch 1 (img/s)
+#   2b. step 2 again with the op-by-op optimizer (TVD_FUSED_OPTIMIZER=0): the fused update's gain
+#   6. per-kernel profiles (top 10) of 1 and 2, each its own process, after every timed run.
+# Every timed run uses tools/lib/bench.ts (no profiling, one one-element read per block of steps).
+#
+# Here: bash tools/devpack.sh (writes .devpack/, ignored by git). Then with the device tool, from the repo
+# root, carrying .devpack:   bash tools/gpu_bench.sh
+# Results: $OUT/gpu_bench.txt (everything printed) and one JSON per run in $OUT ($OUT defaults to
+# ./gpu_bench_out). GPU_BENCH_BUDGET_S (default 470) bounds the whole script: each run gets its own
+# timeout, cut to what is left of the budget, and runs that no longer fit are skipped and say so.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+budget=${GPU_BENCH_BUDGET_S:-470}
+source .devpack/setup.sh
+out=${OUT:-$PWD/gpu_bench_out}
+mkdir -p "$out"
+log="$out/gpu_bench.txt"
+: > "$log"
+say() { echo "$*" | tee -a "$log"; }
+
+say "== gpu_bench $(date -u +%FT%TZ), git HEAD of the device copy $(git rev-parse --short HEAD 2>/dev/null || echo '?') (may lag the working tree that runs), node $(node --version), budget ${budget}s"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/nvidia-smi: /' | tee -a "$log"
+node --input-type=module -e "
+import { create } from 'webgpu';
+const a = await create([]).requestAdapter();
+if (!a) { console.log('webgpu adapter: none'); process.exit(0); }
+const i = a.info ?? (a.requestAdapterInfo ? await a.requestAdapterInfo() : {});
+console.log('webgpu adapter: ' + [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' / ') + '; timestamp-query ' + a.features.has('timestamp-query'));
+" 2>&1 | tee -a "$log"
+say "setup took $(( $(date +%s) - start ))s"
+
+# run NAME TIMEOUT_S CMD...: runs CMD with the smaller of TIMEOUT_S and what is left of the budget.
+run() {
+  local name=$1 limit=$2
+  shift 2
+  local left=$(( budget - ($(date +%s) - start) - 5 ))
+  if [ "$left" -lt 20 ]; then say "-- $name: SKIPPED (budget left ${left}s)"; return; fi
+  [ "$left" -lt "$limit" ] && limit=$left
+  say "-- $name (timeout ${limit}s): $*"
+  local t0=$(date +%s)
+  timeout --signal=KILL "$limit" "$@" 2>&1 | grep -v '^backend ' | tee -a "$log"
+  local rc=${PIPESTATUS[0]}
+  say "-- $name: exit $rc after $(( $(date +%s) - t0 ))s"
+}
+
+B=tools/benchmark
+MRCNN=configs/mask_rcnn/mask_rcnn_tinyvim_s_fpn_1x_coco.ts
+SEMFPN=configs/sem_fpn/fpn_tinyvim_s_ade20k_40k.ts
+run backbone_B_train 110 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/backbone_B_train.json"
+run maskrcnn_S_train 130 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train.json"
+run semfpn_S_train 80 $B segmentor --config $SEMFPN --mode train --shape 512 512 --batch 4 --backend webgpu --warmup 1 --runs 3 --json "$out/semfpn_S_train.json"
+run cls_S_fused_256 60 $B backbone --model TinyViM_S --head cls --fused --shape 224 224 --batch 256 --backend webgpu --warmup 2 --runs 5 --repeats 3 --json "$out/cls_S_fused_256.json"
+run maskrcnn_S_train_unfused_optimizer 100 env TVD_FUSED_OPTIMIZER=0 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train_unfused_optimizer.json"
+run maskrcnn_S_infer 50 $B detector --config $MRCNN --mode infer --shape 800 1333 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_infer.json"
+run profile_backbone_B_train 70 $B profile --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_backbone_B_train.json"
+run profile_maskrcnn_S_train 120 $B profile --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_maskrcnn_S_train.json"
+say "== done in $(( $(date +%s) - start ))s"
