@@ -13,7 +13,7 @@ import { writeTinyCheckpoint } from './helpers/web_fixtures';
 const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 describe('npm pack + install into an empty project', () => {
-  it('runs inferenceDetector from one import of the installed package', async () => {
+  it('runs inferenceDetector from one import of the installed package', { timeout: 900_000 }, async () => {
     const repo = resolve('.');
     const work = mkdtempSync(join(tmpdir(), 'tvd-pack-'));
     run('npm', ['run', 'build'], repo);
@@ -29,7 +29,7 @@ describe('npm pack + install into an empty project', () => {
       join(app, 'main.mjs'),
       [
         "import { initDetector, inferenceDetector, selectBackend, TinyViM_S } from 'tinyvim-dense';",
-        "await selectBackend('cpu');",
+        "await selectBackend('wasm');",
         "if (typeof TinyViM_S !== 'function') throw new Error('TinyViM_S not exported');",
         "const det = await initDetector(null, 'det.safetensors');",
         "const r = await inferenceDetector(det, 'demo.png');",
@@ -39,7 +39,7 @@ describe('npm pack + install into an empty project', () => {
     const lines = run('node', ['main.mjs'], app).trim().split('\n');
     const got = JSON.parse(lines[lines.length - 1]) as { scores: number[]; bboxes: number[]; labels: number[]; classes: string[] };
 
-    await selectBackend('cpu');
+    await selectBackend('wasm');
     const det = await initDetector(null, join(app, 'det.safetensors'));
     const want = await inferenceDetector(det, resolve('web/assets/demo.png'));
     det.model.module.dispose();
