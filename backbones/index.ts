@@ -4,12 +4,13 @@
 //   'ResNet'                        : basic-block ResNet (depth 18 or 34, torchvision keys)
 // Each meets the FeatureBackbone contract (feature_backbone.ts) that detectors and segmentors build
 // against; adding a backbone is one folder here plus one registration below.
-// Every type also accepts mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?}`; backbones never
+// Every type also accepts mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?, checkpoint_key?}`
+// (checkpoint_key: which entry of a training checkpoint holds the weights, e.g. 'model_ema'); backbones never
 // read files, so the built module only records it (nn/module's `pretrained`) and checkpoint/init_cfg's
 // initWeights loads it after the whole model is built (non-strict, 'backbone.' prefix auto-detected).
 import { s } from '../core/config_schema';
 import { BACKBONES } from '../core/registry';
-import type { Module, PretrainedSpec } from '../nn/module';
+import { CHECKPOINT_KEYS, type Module, type PretrainedSpec } from '../nn/module';
 import { ResNet } from './resnet';
 import { TinyViM, TINYVIM_VARIANTS, type TinyViMVariant, tinyVimConfigSchema } from './tinyvim';
 
@@ -18,17 +19,22 @@ export * from './resnet';
 export { type FeatureBackbone, asFeatureBackbone } from './feature_backbone';
 
 const initCfgSchema = s
-  .object({ type: s.literal('Pretrained'), checkpoint: s.string(), prefix: s.string().optional() })
+  .object({
+    type: s.literal('Pretrained'),
+    checkpoint: s.string(),
+    prefix: s.string().optional(),
+    checkpoint_key: s.enum(CHECKPOINT_KEYS).optional(),
+  })
   .optional()
-  .describedAs("mm init_cfg: {type: 'Pretrained', checkpoint: <.pth|.safetensors>, prefix?}");
+  .describedAs("mm init_cfg: {type: 'Pretrained', checkpoint: <.pth|.safetensors>, prefix?, checkpoint_key?: 'auto'|'state_dict'|'model'|'model_ema'}");
 
 /** The init_cfg recorded on a backbone built from a config, if any. */
 export function pretrainedOf(m: Module): PretrainedSpec | null {
   return m.pretrained;
 }
 
-function withPretrained<M extends Module>(model: M, init: { checkpoint: string; prefix?: string } | undefined): M {
-  model.pretrained = init ? { checkpoint: init.checkpoint, prefix: init.prefix } : null;
+function withPretrained<M extends Module>(model: M, init: PretrainedSpec | undefined): M {
+  model.pretrained = init ? { checkpoint: init.checkpoint, prefix: init.prefix, checkpoint_key: init.checkpoint_key } : null;
   return model;
 }
 

@@ -9,7 +9,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync
 import { basename, dirname, join } from '#platform/path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from '../core/errors';
-import { type Module, tfToTorch, torchToTf } from '../nn/module';
+import { type CheckpointKey, type Module, tfToTorch, torchToTf } from '../nn/module';
 import { readTorchZip } from './formats/pth';
 import { type RawTensor, type WriteSafetensorsOptions, readSafetensors, writeSafetensors } from './formats/safetensors';
 import { looksLikeZip } from './formats/zip';
@@ -54,17 +54,29 @@ export interface LoadedCheckpoint {
 const isRawTensor = (v: unknown): v is RawTensor =>
   typeof v === 'object' && v !== null && 'dtype' in v && 'shape' in v && 'data' in v && ArrayBuffer.isView((v as RawTensor).data);
 
-/** The state_dict inside an unpickled checkpoint: a bare dict of tensors, or one under 'state_dict' / 'model'. */
-function unwrap(root: unknown, source: string): { tensors: Map<string, RawTensor>; wrapper: string } {
+export { CHECKPOINT_KEYS, type CheckpointKey } from '../nn/module';
+
+/** The state_dict inside an unpickled checkpoint: a bare dict of tensors, or one under 'state_dict' / 'model' (or the asked key). */
+function unwrap(root: unknown, source: string, key: CheckpointKey = 'auto'): { tensors: Map<string, RawTensor>; wrapper: string } {
   if (!(root instanceof Map)) throw new CheckpointError(`${source}: the checkpoint holds no dict (expected a state_dict, possibly under 'state_dict' or 'model')`);
   let dict = root as Map<unknown, unknown>;
   let wrapper = '';
-  for (const key of ['state_dict', 'model']) {
+  if (key !== 'auto') {
     const inner = dict.get(key);
-    if (inner instanceof Map && ![...dict.values()].some(isRawTensor)) {
-      dict = inner as Map<unknown, unknown>;
-      wrapper = key;
-      break;
+    if (!(inner instanceof Map)) {
+      const have = [...dict.keys()].filter((k) => typeof k === 'string' && dict.get(k) instanceof Map);
+      throw new CheckpointError(`${source}: checkpoint key '${key}' asked for, but the checkpoint has no dict under it (dict entries: ${have.join(', ') || 'none'})`);
+    }
+    dict = inner as Map<unknown, unknown>;
+    wrapper = key;
+  } else {
+    for (const k of ['state_dict', 'model']) {
+      const inner = dict.get(k);
+      if (inner instanceof Map && ![...dict.values()].some(isRawTensor)) {
+        dict = inner as Map<unknown, unknown>;
+        wrapper = k;
+        break;
+      }
     }
   }
   const tensors = new Map<string, RawTensor>();
@@ -103,16 +115,21 @@ function fromSafetensors(buf: Uint8Array, source: string): LoadedCheckpoint {
   return { format: 'safetensors', meta, stateDict: sd, optimizerState, wrapper: '', metadata: file.metadata };
 }
 
-/** Parses a checkpoint already in memory; `source` names it in errors. Throws CheckpointError. */
-export function parseCheckpoint(buf: Uint8Array, source = '<buffer>'): LoadedCheckpoint {
+/**
+ * Parses a checkpoint already in memory; `source` names it in errors; `key` picks the weights entry
+ * of a .pth training checkpoint (default 'auto': state_dict, else model). Throws CheckpointError.
+ */
+export function parseCheckpoint(buf: Uint8Array, source = '<buffer>', key: CheckpointKey = 'auto'): LoadedCheckpoint {
   if (looksLikeZip(buf)) {
     const { root } = readTorchZip(buf, source);
-    const { tensors, wrapper } = unwrap(root, source);
+    const { tensors, wrapper } = unwrap(root, source, key);
     return { format: 'pth', meta: null, stateDict: tensors, optimizerState: [], wrapper, metadata: {} };
   }
   if (buf[0] === 0x80 && buf.byteLength > 2 && buf[1] <= 5) {
     throw new CheckpointError(`${source}: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with torch >= 1.6 (the default zip format)`);
   }
+  if (key !== 'auto' && key !== 'state_dict' && key !== 'model')
+    throw new CheckpointError(`${source}: checkpoint key '${key}' asked for, but a safetensors file holds one state_dict`);
   return fromSafetensors(buf, source);
 }
 
@@ -120,14 +137,14 @@ export function parseCheckpoint(buf: Uint8Array, source = '<buffer>'): LoadedChe
  * Reads any weight file the project accepts (.pth zip, safetensors state_dict, our checkpoint).
  * Throws CheckpointError naming the file when it cannot be read or parsed.
  */
-export function readCheckpoint(path: string): LoadedCheckpoint {
+export function readCheckpoint(path: string, key: CheckpointKey = 'auto'): LoadedCheckpoint {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
   } catch (e) {
     throw new CheckpointError(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseCheckpoint(buf, path);
+  return parseCheckpoint(buf, path, key);
 }
 
 /** Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename. */

@@ -2,7 +2,7 @@
 // tree that recorded an `init_cfg: {type: 'Pretrained', checkpoint, prefix?}` (nn/module's
 // `pretrained`) gets its weights here, as mmcv's init_weights does after the model is built.
 import { existsSync } from '#platform/fs';
-import type { Module } from '../nn/module';
+import type { CheckpointKey, Module } from '../nn/module';
 import { type CheckpointFormat, readCheckpoint } from './checkpoint';
 import { detectPrefix, type LoadOptions, type LoadReport, loadStateDict, selectPrefix } from './state_dict';
 
@@ -12,6 +12,8 @@ export interface LoadWeightsOptions extends Pick<LoadOptions, 'strict' | 'mismat
    * checkpoints), else 'module.' when every key has it (DataParallel), else none; '' means none.
    */
   prefix?: string;
+  /** Entry of a .pth training checkpoint holding the weights ('auto': state_dict, else model; 'model_ema'). */
+  checkpointKey?: CheckpointKey;
 }
 
 export interface LoadWeightsReport extends LoadReport {
@@ -25,7 +27,7 @@ export interface LoadWeightsReport extends LoadReport {
  * throw (opts.mismatch 'skip' reports them instead). Throws CheckpointError for unreadable files.
  */
 export function loadWeights(module: Module, path: string, opts: LoadWeightsOptions = {}): LoadWeightsReport {
-  const file = readCheckpoint(path);
+  const file = readCheckpoint(path, opts.checkpointKey ?? 'auto');
   const prefix = opts.prefix === undefined || opts.prefix === 'auto' ? detectPrefix([...file.stateDict.keys()]) : opts.prefix;
   const tensors = prefix ? selectPrefix(file.stateDict, prefix) : file.stateDict;
   const report = loadStateDict(module, tensors, { strict: opts.strict ?? false, mismatch: opts.mismatch, source: path });
@@ -55,7 +57,7 @@ export function initWeights(root: Module, warn: (msg: string) => void = (m) => c
       done[name] = 'scratch';
       continue;
     }
-    const r = loadWeights(m, pre.checkpoint, { strict: false, prefix: pre.prefix });
+    const r = loadWeights(m, pre.checkpoint, { strict: false, prefix: pre.prefix, checkpointKey: pre.checkpoint_key });
     const list = (keys: string[]) => (keys.length ? ` (${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})` : '');
     if (r.missing.length || r.unexpected.length) {
       warn(`${name || 'model'} weights from ${pre.checkpoint}: ${r.missing.length} missing key(s)${list(r.missing)}, ${r.unexpected.length} unexpected key(s)${list(r.unexpected)}`);

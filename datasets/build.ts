@@ -22,7 +22,8 @@ const segCommon = {
   test_mode: isBool,
 };
 
-const SPECS: Record<DatasetConfig['type'], FieldSpec> = {
+/** The fields of each dataset type, declared once (the registry schemas are built from these). */
+export const DATASET_SPECS: Record<DatasetConfig['type'], FieldSpec> = {
   CocoDataset: {
     required: { ann_file: isStr, img_prefix: isStr, pipeline: isArr },
     optional: { data_root: isStr, filter_empty_gt: isBool, test_mode: isBool, classes: isStrList, min_size: isNum },
@@ -32,15 +33,15 @@ const SPECS: Record<DatasetConfig['type'], FieldSpec> = {
   RepeatDataset: { required: { times: isPosInt, dataset: isObj } },
 };
 
-export const DATASET_TYPES = Object.keys(SPECS);
+export const DATASET_TYPES = Object.keys(DATASET_SPECS);
 
 /** Checks a dataset config (and its pipeline) without touching the disk. */
 export function checkDatasetConfig(cfg: unknown, where = 'dataset'): asserts cfg is DatasetConfig {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new DataConfigError(where, 'type', 'expected a dataset config object');
   const c = cfg as Record<string, unknown>;
-  if (typeof c.type !== 'string' || !(c.type in SPECS))
+  if (typeof c.type !== 'string' || !(c.type in DATASET_SPECS))
     throw new DataConfigError(where, 'type', `unknown dataset type ${JSON.stringify(c.type)} (known: ${DATASET_TYPES.join(', ')})`);
-  checkFields(`${where}.${c.type}`, c, SPECS[c.type as DatasetConfig['type']]);
+  checkFields(`${where}.${c.type}`, c, DATASET_SPECS[c.type as DatasetConfig['type']]);
   if (c.type === 'RepeatDataset') checkDatasetConfig(c.dataset, `${where}.RepeatDataset.dataset`);
   else buildPipeline(c.pipeline as unknown[]);
 }

@@ -1,8 +1,10 @@
 /**
- * Strict checking of transform/dataset config objects: unknown or wrongly typed
- * fields fail with the transform type and the field named (the TinyViM `**kwargs`
- * swallow is the bug this prevents).
+ * The one validation language of data configs (datasets and transforms): each type declares its
+ * fields once as a FieldSpec; buildDataset/buildPipeline check them strictly (unknown or wrongly
+ * typed fields fail with the type and the field named — the TinyViM `**kwargs` swallow is the bug
+ * this prevents) and the DATASETS registry validates with the same spec through specSchema.
  */
+import { type CheckContext, ObjectSchema, Schema, type Shape } from '../core/config_schema';
 import { DataConfigError } from './errors';
 
 export type FieldCheck = (v: unknown) => string | null; // null = ok, else "expected ..."
@@ -51,4 +53,31 @@ export function checkFields(where: string, cfg: Record<string, unknown>, spec: F
   }
   for (const key of Object.keys(req))
     if (cfg[key] === undefined) throw new DataConfigError(where, key, 'required field is missing');
+}
+
+/** A FieldCheck as a core config schema, so the DATASETS registry validates with the same checks. */
+class FieldCheckSchema extends Schema<unknown> {
+  constructor(readonly fieldCheck: FieldCheck) {
+    super();
+  }
+  describe(): string {
+    return 'a value this field accepts';
+  }
+  check(v: unknown, path: string, ctx: CheckContext): void {
+    const err = this.fieldCheck(v);
+    if (err) ctx.issues.push({ path, message: `${err}, got ${JSON.stringify(v)}` });
+  }
+}
+
+/**
+ * The registry schema of a FieldSpec (the one declaration of a data config's fields): required
+ * fields required, optional ones optional, unknown keys errors. `override` replaces single fields
+ * (e.g. RepeatDataset's nested `dataset`, validated as a dataset config).
+ */
+export function specSchema(spec: FieldSpec, override: Shape = {}): ObjectSchema<Shape> {
+  const shape: Shape = {};
+  for (const [k, c] of Object.entries(spec.required ?? {})) shape[k] = new FieldCheckSchema(c);
+  for (const [k, c] of Object.entries(spec.optional ?? {})) shape[k] = new FieldCheckSchema(c).optional();
+  for (const [k, sch] of Object.entries(override)) shape[k] = k in (spec.required ?? {}) ? sch : sch.optional();
+  return new ObjectSchema(shape);
 }

@@ -5,13 +5,18 @@
  * - annotations: ignore flag skipped, boxes with no overlap with the image, w<1, h<1 or
  *   area<=0 dropped, xywh -> x1y1x2y2, crowd -> gt_bboxes_ignore;
  * - filter_empty_gt (training): images without any annotation of a kept class, or
- *   smaller than min_size, are dropped; test_mode keeps every image.
+ *   smaller than min_size, are dropped; test_mode keeps every image;
+ * - polygons with fewer than 6 numbers or an odd count are dropped from an instance's
+ *   segmentation with a warning naming the annotation id, and an instance left with no polygon
+ *   is ignored (kept as a gt_bboxes_ignore box, no mask), as mmdetection 3.x does (2.x raised
+ *   in pycocotools' frBbox); evaluation instead rejects such polygons (pycocotools raises).
  */
 import { existsSync, readFileSync, statSync } from '#platform/fs';
 import { DatasetError } from './errors';
 import { resolvePath, type RawDataset } from './base';
 import type { Segmentation } from './masks';
 import type { RawInstance, RawSample } from './types';
+import { polygonProblem } from '../evaluation/mask';
 
 export interface CocoDatasetConfig {
   type: 'CocoDataset';
@@ -43,6 +48,8 @@ interface CocoAnn {
   iscrowd?: number;
   ignore?: number | boolean;
   segmentation?: Segmentation;
+  /** Set by the loader (not in the file): every polygon was dropped, so the instance is ignored. */
+  noValidPolygon?: boolean;
 }
 interface CocoCategory {
   id: number;
@@ -108,7 +115,7 @@ export class CocoDataset implements RawDataset {
       if (!imgIds.has(a.image_id)) throw new DatasetError(this.annFile, `annotation ${a.id ?? '?'} points to image_id ${a.image_id}, not among the file's images`);
       let list = this.annsByImg.get(a.image_id);
       if (!list) this.annsByImg.set(a.image_id, (list = []));
-      list.push(a);
+      list.push(sanitizePolygons(a, this.annFile));
     }
 
     const testMode = cfg.test_mode ?? false;
@@ -154,7 +161,8 @@ export class CocoDataset implements RawDataset {
       if ((a.area ?? w * h) <= 0 || w < 1 || h < 1) continue;
       const label = this.cat2label.get(a.category_id);
       if (label === undefined) continue;
-      instances.push({ bbox: [x1, y1, x1 + w, y1 + h], label, iscrowd: !!a.iscrowd, segmentation: a.segmentation });
+      if (a.noValidPolygon) instances.push({ bbox: [x1, y1, x1 + w, y1 + h], label, iscrowd: true });
+      else instances.push({ bbox: [x1, y1, x1 + w, y1 + h], label, iscrowd: !!a.iscrowd, segmentation: a.segmentation });
     }
     return {
       task: 'det',
@@ -166,4 +174,20 @@ export class CocoDataset implements RawDataset {
       instances,
     };
   }
+}
+
+/**
+ * mmdetection's polygon rule for training (mmdet 3.x CocoDataset.parse_data_info): keep polygons with
+ * an even count of at least 6 numbers; drop the others with a warning naming the annotation. Returns
+ * the annotation itself when nothing changes, else a copy (the parsed file stays as read, for evaluation).
+ */
+function sanitizePolygons(a: CocoAnn, file: string, warn: (msg: string) => void = console.warn): CocoAnn {
+  const seg = a.segmentation;
+  if (a.iscrowd || !Array.isArray(seg) || seg.length === 0 || !Array.isArray(seg[0])) return a;
+  const problems = seg.map((p) => polygonProblem(p));
+  if (problems.every((p) => p === null)) return a;
+  const kept = seg.filter((_, i) => problems[i] === null);
+  const why = problems.map((p, i) => (p ? `polygon ${i} ${p}` : '')).filter(Boolean).join('; ');
+  warn(`${file}: annotation id ${a.id ?? '?'}: field 'segmentation': dropped ${seg.length - kept.length} polygon(s) (${why})${kept.length ? '' : '; no polygon left, the instance is ignored'}`);
+  return kept.length ? { ...a, segmentation: kept } : { ...a, segmentation: undefined, noValidPolygon: true };
 }

@@ -11,6 +11,7 @@ import type { RawDataset } from './base';
 import { runBatch, type WorkerReply, type WorkerTask } from './batch_task';
 import { DatasetError } from './errors';
 import { buildPipeline, type Pipeline } from './pipeline';
+import { aspectRatioFlags, groupSamplerIndices, groupSamplerLength } from './samplers';
 import type { Batch } from './types';
 
 export interface DataLoaderOptions {
@@ -27,6 +28,13 @@ export interface DataLoaderOptions {
   /** Drop samples whose files are bad (logged, counted in `skipped`) instead of failing. */
   skipBad?: boolean;
   log?: (line: string) => void;
+  /**
+   * Without a `sampler`: group batches by aspect ratio as mmdet's GroupSampler (datasets/samplers.ts).
+   * Default: on for shuffled detection datasets whose samples carry their image size (mmdet's
+   * build_dataloader), off otherwise (mmseg does not group). Distributed runs pass engine/dist's
+   * DistributedGroupSampler as `sampler` instead.
+   */
+  groupByAspectRatio?: boolean;
 }
 
 function rethrow(reply: WorkerReply): never {
@@ -63,10 +71,24 @@ export class DataLoader implements LoaderContract<Batch> {
   ) {
     this.pipeline = buildPipeline(dataset.pipelineCfg as unknown[]);
     if (!(opts.batchSize >= 1)) throw new RangeError('DataLoader: batchSize must be >= 1');
+    const group = !opts.sampler && (opts.groupByAspectRatio ?? (opts.shuffle && dataset.task === 'det'));
+    if (group) {
+      this.flags = aspectRatioFlags(dataset);
+      if (!this.flags && opts.groupByAspectRatio) throw new RangeError('DataLoader: groupByAspectRatio needs every sample\'s image size in the dataset');
+    }
+  }
+
+  /** mmdet group flags (1 = landscape) when batches are grouped by aspect ratio, else null. */
+  readonly flags: Uint8Array | null = null;
+
+  /** Samples per epoch: the sampler's, the grouped sampler's padded length, or the dataset size. */
+  get numSamples(): number {
+    if (this.opts.sampler) return this.opts.sampler.length;
+    return this.flags ? groupSamplerLength(this.flags, this.opts.batchSize) : this.dataset.length;
   }
 
   get length(): number {
-    const n = this.opts.sampler ? this.opts.sampler.length : this.dataset.length;
+    const n = this.numSamples;
     return this.opts.dropLast ? Math.floor(n / this.opts.batchSize) : Math.ceil(n / this.opts.batchSize);
   }
 
@@ -78,19 +100,36 @@ export class DataLoader implements LoaderContract<Batch> {
     this.start = index;
   }
 
-  /** Sample indices of this epoch, in order. */
+  /** Sample indices of this epoch, in order (grouped samplers repeat some indices to fill batches). */
   order(): Int32Array {
+    // A given sampler (a rank's shard, engine/dist/sampler.ts) decides; else mmdet's GroupSampler for
+    // shuffled detection data; else the plain (shuffled) order.
     if (this.opts.sampler) return this.opts.sampler.indices(this.epoch);
+    if (this.flags) return groupSamplerIndices(this.flags, this.opts.batchSize, new Rng(Rng.derive(this.opts.seed, this.epoch, 0x5eed)));
     return epochOrder(this.dataset.length, this.opts.shuffle, this.opts.seed, this.epoch);
   }
 
-  private task(order: Int32Array, b: number): WorkerTask {
+  /** How many times each position's index already appeared earlier in `order` (0 for first use). */
+  private static repeats(order: Int32Array): Int32Array {
+    const count = new Map<number, number>();
+    return Int32Array.from(order, (i) => {
+      const k = count.get(i) ?? 0;
+      count.set(i, k + 1);
+      return k;
+    });
+  }
+
+  private task(order: Int32Array, b: number, repeats: Int32Array): WorkerTask {
     const bs = this.opts.batchSize;
-    const idx = Array.from(order.subarray(b * bs, Math.min((b + 1) * bs, order.length)));
+    const start = b * bs;
+    const idx = Array.from(order.subarray(start, Math.min((b + 1) * bs, order.length)));
+    // A sample's randomness is keyed by its index; a repeat within the epoch (grouped sampler
+    // padding) gets its own key, so it is augmented independently as in mmdet.
+    const n = this.dataset.length;
     return {
       id: this.nextId++,
       raws: idx.map((i) => this.dataset.raw(i)),
-      seeds: idx.map((i) => Rng.derive(this.opts.seed, this.epoch, i)),
+      seeds: idx.map((i, j) => Rng.derive(this.opts.seed, this.epoch, i + repeats[start + j] * n)),
     };
   }
 
@@ -131,6 +170,7 @@ export class DataLoader implements LoaderContract<Batch> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
     const order = this.order();
+    const repeats = DataLoader.repeats(order);
     const total = this.length;
     const first = this.start;
     this.start = 0;
@@ -140,7 +180,7 @@ export class DataLoader implements LoaderContract<Batch> {
     let next = first;
     const fill = () => {
       while (queue.length < ahead && next < total) {
-        queue.push(this.submit(this.task(order, next), next));
+        queue.push(this.submit(this.task(order, next, repeats), next));
         next++;
       }
     };

@@ -54,21 +54,65 @@ const isScale: FieldCheck = (v) =>
     ? null
     : 'expected a pair [w, h] or a list of pairs';
 
+/** mmcv file_client_args: only the local disk backend is read. */
+const isDiskClient: FieldCheck = (v) =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && (v as { backend?: unknown }).backend === 'disk' && Object.keys(v).length === 1
+    ? null
+    : "expected {backend: 'disk'} (other file clients are not supported)";
+
+/** A boolean option of which only one value is reproduced. */
+const oneOfBool =
+  (only: boolean): FieldCheck =>
+  (v) =>
+    v === only ? null : `only ${only} is supported`;
+
+/** Pad's pad_val: a number (mmseg) or mmdet's {img?, masks?, seg?} of numbers. */
+const isPadVal: FieldCheck = (v) =>
+  isNum(v) === null ||
+  (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.entries(v).every(([k, x]) => ['img', 'masks', 'seg'].includes(k) && isNum(x) === null))
+    ? null
+    : 'expected a number or {img?, masks?, seg?} of numbers';
+
 interface Entry {
   spec: FieldSpec;
   make: (cfg: never) => Transform;
 }
 
 const TRANSFORMS: Record<TransformConfig['type'], Entry> = {
-  LoadImageFromFile: { spec: { optional: { to_float32: isBool } }, make: (c: LoadImageFromFileConfig) => new LoadImageFromFile(c) },
+  // mmdet/mmseg signature fields are accepted with the one mode we reproduce (mmcv's cv2 'color'
+  // decode, mmseg's pillow label read, mmdet's bitmap masks); any other mode is refused by name.
+  LoadImageFromFile: {
+    spec: { optional: { to_float32: isBool, color_type: oneOf('color'), channel_order: oneOf('bgr'), imdecode_backend: oneOf('cv2'), file_client_args: isDiskClient } },
+    make: (c: LoadImageFromFileConfig) => new LoadImageFromFile(c),
+  },
   LoadAnnotations: {
-    spec: { optional: { with_bbox: isBool, with_label: isBool, with_mask: isBool, with_seg: isBool, reduce_zero_label: isBool } },
+    spec: {
+      optional: {
+        with_bbox: isBool,
+        with_label: isBool,
+        with_mask: isBool,
+        with_seg: isBool,
+        reduce_zero_label: isBool,
+        poly2mask: oneOfBool(true),
+        denorm_bbox: oneOfBool(false),
+        imdecode_backend: oneOf('pillow'),
+        file_client_args: isDiskClient,
+      },
+    },
     make: (c: LoadAnnotationsConfig) => new LoadAnnotations(c),
   },
   Resize: {
     spec: {
-      required: { img_scale: isScale },
-      optional: { keep_ratio: isBool, ratio_range: isPair, multiscale_mode: oneOf('range', 'value'), bbox_clip_border: isBool },
+      optional: {
+        img_scale: isScale,
+        keep_ratio: isBool,
+        ratio_range: isPair,
+        multiscale_mode: oneOf('range', 'value'),
+        bbox_clip_border: isBool,
+        min_size: isPosInt,
+        backend: oneOf('cv2'),
+        override: isBool,
+      },
     },
     make: (c: ResizeConfig) => new Resize(c),
   },
@@ -82,7 +126,7 @@ const TRANSFORMS: Record<TransformConfig['type'], Entry> = {
   },
   Normalize: { spec: { required: { mean: isTriple, std: isTriple }, optional: { to_rgb: isBool } }, make: (c: NormalizeConfig) => new Normalize(c) },
   Pad: {
-    spec: { optional: { size: isPair, size_divisor: isPosInt, pad_val: isNum, seg_pad_val: isNum } },
+    spec: { optional: { size: isPair, size_divisor: isPosInt, pad_to_square: isBool, pad_val: isPadVal, seg_pad_val: isNum } },
     make: (c: PadConfig) => new Pad(c),
   },
   RandomCrop: {

@@ -1,11 +1,11 @@
 /**
  * Registers the datasets in core's DATASETS registry (what `data.train/val/test` configs
- * name). The registry schema checks the dataset fields; buildDataset re-checks them and
- * validates every pipeline entry strictly.
+ * name). The registry schemas are built from build.ts's DATASET_SPECS (each field declared once);
+ * buildDataset checks the same specs and validates every pipeline entry strictly.
  */
-import { s } from '../core/config_schema';
 import { DATASETS, type BuiltDataset, type LoaderOptions } from '../core/registry';
-import { buildDataset, type DatasetConfig } from './build';
+import { DATASET_SPECS, buildDataset, type DatasetConfig } from './build';
+import { specSchema } from './cfg_check';
 import type { RawDataset } from './base';
 import { DataLoader } from './loader';
 import type { Batch } from './types';
@@ -40,20 +40,6 @@ export function aspectFlags(raw: RawDataset): Uint8Array {
   return out;
 }
 
-const str = () => s.string();
-const optStr = () => s.string().optional();
-const pipeline = () => s.array(s.any());
-const segFields = {
-  img_dir: str(),
-  ann_dir: optStr(),
-  pipeline: pipeline(),
-  data_root: optStr(),
-  img_suffix: optStr(),
-  seg_map_suffix: optStr(),
-  reduce_zero_label: s.boolean().optional(),
-  test_mode: s.boolean().optional(),
-};
-
 /** The evaluator scoring each dataset type (RepeatDataset is for training and has none). */
 const EVALUATOR_OF: Record<string, string | undefined> = {
   CocoDataset: 'CocoEvaluator',
@@ -67,31 +53,22 @@ export function registerDatasets(): void {
   done = true;
   const build = (cfg: { type: string }) => new LoadableDataset(buildDataset(cfg as DatasetConfig), EVALUATOR_OF[cfg.type]);
   DATASETS.register('CocoDataset', {
-    schema: s.object({
-      ann_file: str(),
-      img_prefix: str(),
-      pipeline: pipeline(),
-      data_root: optStr(),
-      filter_empty_gt: s.boolean().optional(),
-      test_mode: s.boolean().optional(),
-      classes: s.array(s.string()).optional(),
-      min_size: s.number({ min: 0 }).optional(),
-    }),
+    schema: specSchema(DATASET_SPECS.CocoDataset),
     build,
     doc: 'COCO instances (annotations/instances_*.json + image folder)',
   });
   DATASETS.register('ADE20KDataset', {
-    schema: s.object({ ...segFields, classes: s.array(s.string()).optional() }),
+    schema: specSchema(DATASET_SPECS.ADE20KDataset),
     build,
     doc: 'ADE20K layout (images/ + annotations/ PNG label maps), 150 classes, reduce_zero_label',
   });
   DATASETS.register('CustomSegDataset', {
-    schema: s.object({ ...segFields, classes: s.array(s.string()) }),
+    schema: specSchema(DATASET_SPECS.CustomSegDataset),
     build,
     doc: 'folder of images + folder of PNG label maps with a class list',
   });
   DATASETS.register('RepeatDataset', {
-    schema: s.object({ times: s.int({ min: 1 }), dataset: DATASETS.schema() }),
+    schema: specSchema(DATASET_SPECS.RepeatDataset, { dataset: DATASETS.schema() }),
     build,
     doc: 'repeats a dataset `times` per epoch',
   });

@@ -4,7 +4,8 @@
 // - fused (default where a kernel is registered: cpu, webgpu): one kernel call per step updates every
 //   parameter and its state in place (ops/optimizer_update.ts; on webgpu one dispatch per parameter,
 //   hyper-parameters as uniforms, no scalar uploads);
-// - op by op (wasm and other backends, or fused: false / TVD_FUSED_OPTIMIZER=0): element-wise tf ops
+// - op by op (wasm, whose SIMD ops are faster than a JS loop, webgl, tensorflow, or fused: false /
+//   TVD_FUSED_OPTIMIZER=0): element-wise tf ops
 //   per parameter, results assign()ed.
 // State names and layout are the same on both (checkpoints load either way).
 import * as tf from '@tensorflow/tfjs';

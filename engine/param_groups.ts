@@ -1,9 +1,13 @@
-// Per-parameter learning-rate and weight-decay multipliers, with mmcv's DefaultOptimizerConstructor
-// rules: a `custom_keys` entry whose key is a substring of the parameter name wins (longest key
-// first, ties alphabetical); otherwise biases of non-norm layers get bias_*_mult, weights and biases
-// of normalisation layers get norm_decay_mult, depth-wise conv weights get dwconv_decay_mult.
+// Per-parameter learning-rate and weight-decay multipliers, with mmcv 1.x DefaultOptimizerConstructor
+// precedence (add_params): a `custom_keys` entry whose key is a substring of the parameter name wins
+// (longest key first, ties alphabetical) and no other rule applies; otherwise
+//   lr:    biases of non-norm layers get bias_lr_mult (a depth-wise conv's bias too);
+//   decay: norm layers (weight and bias) norm_decay_mult, else depth-wise conv layers (weight AND
+//          bias: the test is on the module, in_channels == groups) dwconv_decay_mult, else biases
+//          bias_decay_mult.
 import type * as tf from '@tensorflow/tfjs';
 import type { ParamwiseConfig } from '../core/config_root';
+import { Conv2d } from '../nn/layers';
 import type { Module, TorchLayout } from '../nn/module';
 
 export interface ParamEntry {
@@ -32,6 +36,9 @@ export function buildParamEntries(module: Module, lr: number, weightDecay: numbe
   const out: ParamEntry[] = [];
   for (const [modName, m] of module.namedModules()) {
     const norm = isNormModule(m);
+    // mmcv: isinstance(module, Conv2d) and in_channels == groups: depth-wise convs, and (groups 1) a
+    // conv with one input channel.
+    const dwconv = m instanceof Conv2d && (m.depthwise || m.inChannels === 1);
     for (const [slotName, slot] of m.namedSlots()) {
       // namedSlots() of a module includes its descendants; take only the module's own tensors.
       if (slotName.includes('.') || slot.kind !== 'param' || !slot.variable.trainable) continue;
@@ -42,13 +49,11 @@ export function buildParamEntries(module: Module, lr: number, weightDecay: numbe
       if (key !== undefined) {
         lrMult = custom[key].lr_mult ?? 1;
         decayMult = custom[key].decay_mult ?? 1;
-      } else if (norm) {
-        decayMult = paramwise.norm_decay_mult ?? 1;
-      } else if (slotName === 'bias') {
-        lrMult = paramwise.bias_lr_mult ?? 1;
-        decayMult = paramwise.bias_decay_mult ?? 1;
-      } else if (slot.layout === 'dwconv') {
-        decayMult = paramwise.dwconv_decay_mult ?? 1;
+      } else {
+        if (slotName === 'bias' && !norm) lrMult = paramwise.bias_lr_mult ?? 1;
+        if (norm) decayMult = paramwise.norm_decay_mult ?? 1;
+        else if (dwconv) decayMult = paramwise.dwconv_decay_mult ?? 1;
+        else if (slotName === 'bias') decayMult = paramwise.bias_decay_mult ?? 1;
       }
       out.push({ name, variable: slot.variable, layout: slot.layout, baseLr: lr * lrMult, weightDecay: weightDecay * decayMult });
     }

@@ -12,8 +12,11 @@ export interface CocoResultRows {
 }
 
 /**
- * One row per detection: bbox as [x, y, w, h] (x2 - x1, no +1, as mmdet 2.x), the label mapped to its
- * COCO category id; segm rows carry the mask as compressed RLE with the box's score.
+ * One row per detection, as mmdet 2.x's _det2json/_segm2json write them (same keys, same order):
+ * bbox rows {image_id, bbox, score, category_id} with bbox [x, y, w, h] (x2 - x1, no +1); segm rows
+ * {image_id, bbox, score, category_id, segmentation} with the mask as compressed RLE. The segm rows'
+ * `bbox` matters: pycocotools' loadRes then takes its bbox branch, so a mask result's area is the
+ * box's w*h (used by the small/medium/large ranges), exactly as in mmdet's evaluation.
  */
 export function resultsToCoco(results: readonly InstanceResult[], imageIds: number[], labelToCatId: (label: number) => number): CocoResultRows {
   if (results.length !== imageIds.length) throw new RangeError(`resultsToCoco: ${results.length} results for ${imageIds.length} images`);
@@ -22,10 +25,10 @@ export function resultsToCoco(results: readonly InstanceResult[], imageIds: numb
   results.forEach((r, i) => {
     for (let j = 0; j < r.scores.length; j++) {
       const [x1, y1, x2, y2] = r.bboxes.subarray(j * 4, j * 4 + 4);
-      const base = { image_id: imageIds[i], category_id: labelToCatId(r.labels[j]), score: r.scores[j] };
-      bbox.push({ ...base, bbox: [x1, y1, x2 - x1, y2 - y1] });
+      const row = { image_id: imageIds[i], bbox: [x1, y1, x2 - x1, y2 - y1], score: r.scores[j], category_id: labelToCatId(r.labels[j]) };
+      bbox.push({ ...row, bbox: [...row.bbox] });
       const m = r.masks?.[j];
-      if (m) segm.push({ ...base, segmentation: m });
+      if (m) segm.push({ ...row, bbox: [...row.bbox], segmentation: m });
     }
   });
   return { bbox, segm };
@@ -40,12 +43,16 @@ export interface CocoMetrics {
 
 const STAT_NAMES = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l'];
 
-/** COCOeval of the rows against the ground truth, for each requested iou type. */
+/**
+ * COCOeval of the rows against the ground truth, for each requested iou type. As mmdet >= 2.12's
+ * evaluate_det_segm, the segm rows are evaluated without their `bbox` (with it, pycocotools' loadRes
+ * would take the box area for the small/medium/large ranges); the rows themselves are not changed.
+ */
 export function evaluateCocoRows(gt: COCO | CocoDataset | string, rows: CocoResultRows, iouTypes: IouType[]): CocoMetrics {
   const cocoGt = gt instanceof COCO ? gt : new COCO(gt);
   const out: CocoMetrics = { metrics: {}, summaries: {}, evaluators: {} };
   for (const t of iouTypes) {
-    const dets = rows[t];
+    const dets = t === 'segm' ? rows.segm.map(({ bbox: _b, ...rest }) => rest as CocoResult) : rows[t];
     if (dets.length === 0) {
       // pycocotools cannot load an empty result list; mmdet reports the metric as missing. We report 0.
       for (const n of STAT_NAMES) out.metrics[`${t}_${n}`] = 0;
@@ -72,20 +79,22 @@ export function cocoResultPaths(out: string): { bbox: string; segm: string } {
 }
 
 /**
- * Writes the rows as COCO results JSON (the lists pycocotools' loadRes reads): the bbox file always,
- * the segm file when `withSegm` (the model has a mask head). Segm rows carry no `bbox`: with one,
- * loadRes would use the box area for the area ranges (mmdet pops `bbox` from its segm rows before
- * COCOeval for that reason), so the files re-score to the printed numbers. Returns the written paths.
+ * Writes the rows as COCO results JSON as mmdet 2.x's results2json does (_det2json / _segm2json): the
+ * bbox file {image_id, bbox, score, category_id} always, the segm file {image_id, bbox, score,
+ * category_id, segmentation} when `withSegm` (the model has a mask head). The segm file keeps `bbox`
+ * like mmdet's; mmdet's own evaluation pops it (evaluateCocoRows does too), so pycocotools run on the
+ * file (tools/coco_eval) uses box areas for the small/medium/large segm ranges and can differ there
+ * from the printed numbers, exactly as with mmdet's files; the all-area figures agree. Returns the paths.
  */
 export function writeCocoResultFiles(out: string, rows: CocoResultRows, withSegm: boolean): string[] {
   const paths = cocoResultPaths(out);
   mkdirSync(dirname(paths.bbox), { recursive: true });
   // COCO.loadRes adds area/id/iscrowd (and bbox or a box polygon) to the rows it loads, as
   // pycocotools does; the files keep only what results2json writes.
-  const bbox = rows.bbox.map(({ image_id, category_id, bbox, score }) => ({ image_id, category_id, bbox, score }));
+  const bbox = rows.bbox.map(({ image_id, bbox, score, category_id }) => ({ image_id, bbox, score, category_id }));
   writeFileSync(paths.bbox, JSON.stringify(bbox));
   if (!withSegm) return [paths.bbox];
-  const segm = rows.segm.map(({ image_id, category_id, segmentation, score }) => ({ image_id, category_id, segmentation, score }));
+  const segm = rows.segm.map(({ image_id, bbox, score, category_id, segmentation }) => ({ image_id, bbox, score, category_id, segmentation }));
   writeFileSync(paths.segm, JSON.stringify(segm));
   return [paths.bbox, paths.segm];
 }

@@ -352,26 +352,56 @@ function isRleObject(o: unknown): o is RleObject {
   return typeof o === 'object' && o !== null && !Array.isArray(o) && 'counts' in o && 'size' in o;
 }
 
+/** Boxes [x,y,w,h] rasterised one by one (pycocotools frBbox on an N x 4 array): explicit box input only. */
+export function frBboxes(boxes: ArrayLike<number>[], h: number, w: number): Rle[] {
+  return boxes.map((bb, i) => {
+    if (bb.length !== 4) throw new EvalInputError(`box ${i} has ${bb.length} numbers; a box is [x, y, w, h]`);
+    return frBbox(bb, h, w);
+  });
+}
+
 /**
- * pycocotools frPyObjects: a list whose first element has exactly 4 numbers is a list of boxes;
- * a list whose first element is longer is a list of polygons; a list of RLE dicts is converted one
- * by one; a flat polygon list or a single RLE dict gives a single RLE.
+ * Checks one polygon [x0,y0,x1,y1,...]: at least 3 points (6 numbers) and an even count. pycocotools
+ * accepts neither kind knowingly (a list whose first polygon has 4 numbers goes to frBbox, which raises
+ * TypeError on a list; an odd count loses its last number silently), so evaluation rejects both.
+ */
+export function polygonProblem(p: unknown): string | null {
+  if (!Array.isArray(p)) return 'is not a list of numbers';
+  if (p.some((v) => typeof v !== 'number' || !Number.isFinite(v))) return 'holds a value that is not a finite number';
+  if (p.length % 2 !== 0) return `has an odd count of numbers (${p.length}); a polygon is [x0, y0, x1, y1, ...]`;
+  if (p.length < 6) return `has ${p.length} numbers; a polygon needs at least 3 points (6 numbers)`;
+  return null;
+}
+
+/**
+ * pycocotools frPyObjects for the JSON kinds of a `segmentation` field: a list of polygons (one RLE
+ * each), a list of uncompressed RLE dicts, a flat polygon (one RLE) or one uncompressed RLE dict.
+ * A list of lists is always polygons here, whatever the length of the first one: boxes come only
+ * through `frBboxes` (pycocotools takes boxes as an N x 4 ndarray, which JSON never holds).
+ * Throws EvalInputError naming the polygon for one with fewer than 6 numbers or an odd count.
  */
 export function frPyObjects(obj: unknown, h: number, w: number): Rle | Rle[] {
   if (Array.isArray(obj)) {
     if (obj.length === 0) return [];
     const first = obj[0];
-    if (Array.isArray(first) && first.length === 4) return obj.map((bb) => frBbox(bb as number[], h, w));
-    if (Array.isArray(first) && first.length > 4) return obj.map((p) => frPoly(p as number[], h, w));
+    if (Array.isArray(first)) {
+      return obj.map((p, i) => {
+        const bad = polygonProblem(p);
+        if (bad) throw new EvalInputError(`polygon ${i} ${bad}`);
+        return frPoly(p as number[], h, w);
+      });
+    }
     if (isRleObject(first)) return obj.map((o) => frUncompressed(o as RleObject));
     if (typeof first === 'number') {
       if (obj.length === 4) throw new EvalInputError('a single flat box [x,y,w,h] is not accepted; pass a list of boxes');
-      if (obj.length > 4) return frPoly(obj as number[], h, w);
+      const bad = polygonProblem(obj);
+      if (bad) throw new EvalInputError(`polygon ${bad}`);
+      return frPoly(obj as number[], h, w);
     }
   } else if (isRleObject(obj)) {
     return frUncompressed(obj);
   }
-  throw new EvalInputError('segmentation input type is not supported (expected polygons, boxes or an RLE)');
+  throw new EvalInputError('segmentation input type is not supported (expected polygons or an RLE)');
 }
 
 /** Box IoU matrix [D][G] (row-major Float64Array, D*G); crowd GT use the detection area as union. */

@@ -10,8 +10,8 @@ import type { SegResult } from '../structures/results';
 import type { FeatureBackbone } from '../backbones/feature_backbone';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
-import { resizeBilinear } from '../heads/seg/resize';
-import { checkLabelValues, resizedSegAccuracy, resizedSegCrossEntropy } from '../heads/seg/seg_loss';
+import { resizeBilinear } from '../ops/resize';
+import { checkLabelValues, resizedSegAccuracy, resizedSegCrossEntropy } from '../ops/seg_loss';
 
 
 export interface SegLossCfg {
@@ -125,19 +125,30 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
     });
   }
 
-  /** Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] (mmseg `inference`, rescale=True). */
+  /**
+   * Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] (mmseg 0.30 `inference`,
+   * rescale=True). `img` is the image as the test pipeline left it, pipeline padding included (a
+   * `Pad` in the test pipeline is part of what the network sees); whole and slide inference both
+   * crop the logits to img_shape ("remove padding area", mmseg PR #1607) before resizing to
+   * ori_shape. Flip: the pipeline flips before Pad, so the valid area is mirrored and the padding
+   * stays at the right.
+   */
   inferenceScores(img: tf.Tensor4D, meta: Pick<ImgMeta, 'ori_shape' | 'img_shape'>): tf.Tensor4D {
     return tf.tidy(() => {
+      const [ih, iw] = meta.img_shape;
       const once = (x: tf.Tensor4D) => {
         const logit = this.testCfg.mode === 'slide' ? this.slideLogits(x) : this.module.encodeDecode(x);
-        // whole: crop away any padding (img_shape), then resize to ori_shape; slide resizes directly.
-        const [ih, iw] = meta.img_shape;
-        const cropped = this.testCfg.mode === 'whole' && (logit.shape[1] > ih || logit.shape[2] > iw) ? (tf.slice(logit, [0, 0, 0, 0], [-1, ih, iw, -1]) as tf.Tensor4D) : logit;
+        const cropped = logit.shape[1] > ih || logit.shape[2] > iw ? (tf.slice(logit, [0, 0, 0, 0], [-1, ih, iw, -1]) as tf.Tensor4D) : logit;
         return tf.softmax(resizeBilinear(cropped, [meta.ori_shape[0], meta.ori_shape[1]], this.module.decodeHead.alignCorners)) as tf.Tensor4D;
       };
       let scores = once(img);
       if (this.testCfg.flip) {
-        const flipped = tf.reverse(once(tf.reverse(img, 2) as tf.Tensor4D), 2) as tf.Tensor4D;
+        const w = img.shape[2];
+        const mirrored =
+          w > iw
+            ? (tf.concat([tf.reverse(tf.slice(img, [0, 0, 0, 0], [-1, -1, iw, -1]), 2), tf.slice(img, [0, 0, iw, 0], [-1, -1, w - iw, -1])], 2) as tf.Tensor4D)
+            : (tf.reverse(img, 2) as tf.Tensor4D);
+        const flipped = tf.reverse(once(mirrored), 2) as tf.Tensor4D;
         scores = tf.div(tf.add(scores, flipped), 2);
       }
       return scores;
@@ -201,11 +212,12 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   private predictLabels(batch: SegBatch, i: number): tf.Tensor {
     const [, H, W, C] = batch.shape;
     const meta = batch.metas[i];
-    const [ih, iw] = meta.img_shape;
+    // Pipeline padding (pad_shape) is part of the input; only collate's batch padding is removed.
+    const [ph, pw] = meta.pad_shape ?? meta.img_shape;
     return tf.tidy(() => {
       const full = tf.tensor4d(batch.data.subarray(i * H * W * C, (i + 1) * H * W * C), [1, H, W, C]);
-      // Test batches are collated with padding; mmseg tests one unpadded image at a time.
-      const img = ih === H && iw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ih, iw, C]) as tf.Tensor4D);
+      // mmseg tests one image at a time, as its test pipeline left it (padded by Pad if any).
+      const img = ph === H && pw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ph, pw, C]) as tf.Tensor4D);
       return tf.argMax(this.inferenceScores(img, meta), -1);
     });
   }

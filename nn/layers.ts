@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { torchDefault } from './init';
-import { addLean, batchNormTrainStep, geluLean, layerNormLean, siluLean } from './fused_ops';
+import { addLean, batchNormTrainStep, geluLean, layerNormLean, siluLean } from '../ops/fused_ops';
 
 export type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);

@@ -55,9 +55,20 @@ export interface Slot {
  * mm's `init_cfg: {type: 'Pretrained', checkpoint, prefix?}` recorded on a module built from a config.
  * Modules never read files: checkpoint/init_cfg loads it after the whole model is built.
  */
+/**
+ * Which entry of a training checkpoint holds the weights: 'auto' takes `state_dict`, else `model`
+ * (mmcv/mmdet checkpoints, and the official TinyViM main.py's `{'model', 'optimizer', 'lr_scheduler',
+ * 'epoch', 'model_ema', 'scaler', 'args'}`), else the root dict itself; an explicit key (e.g.
+ * 'model_ema' for the EMA weights) must be present.
+ */
+export type CheckpointKey = 'auto' | 'state_dict' | 'model' | 'model_ema';
+export const CHECKPOINT_KEYS: readonly CheckpointKey[] = ['auto', 'state_dict', 'model', 'model_ema'];
+
 export interface PretrainedSpec {
   checkpoint: string;
   prefix?: string;
+  /** Entry of a training checkpoint holding the weights (default 'auto'). */
+  checkpoint_key?: CheckpointKey;
 }
 
 export class Module {

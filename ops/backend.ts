@@ -69,6 +69,7 @@ async function tryWebgpu(): Promise<Attempt> {
       // Our WGSL kernels replace tfjs's slow ones (and AddN's pipeline-limit bug); TVD_WEBGPU_KERNELS=tfjs keeps tfjs's.
       const { registerWebgpuKernels } = await import('../ops/webgpu/register');
       registerWebgpuKernels();
+      tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', webgpuSubmitBatch());
       return { ok: true, detail: 'Dawn WebGPU adapter' };
     }
     return { ok: false, why: 'the webgpu backend did not initialise', install };
@@ -93,6 +94,25 @@ async function tryCpu(): Promise<Attempt> {
   // The cpu backend prints a banner recommending tfjs-node on first use; our backend line says it already.
   (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { ok: true, detail: 'plain JavaScript kernels (slowest)' };
+}
+
+/** tfjs-backend-webgpu's default: it submits a command buffer every 15 dispatches. */
+const TFJS_SUBMIT_BATCH = 15;
+/** Ours: fewer queue.submit calls (each also releases the batch's uniform buffers and disposed tensors). */
+const SUBMIT_BATCH = 64;
+
+/**
+ * Dispatches per queue submission on webgpu (tfjs flag WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE). The train
+ * steps are host-bound (docs/speed.md), and each submit costs host time; a larger batch keeps disposed
+ * tensors' buffers until its submit, a little more peak memory. TVD_WEBGPU_SUBMIT_BATCH=<n> overrides
+ * (15 = tfjs's default, the "before" side of a benchmark).
+ */
+export function webgpuSubmitBatch(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.TVD_WEBGPU_SUBMIT_BATCH;
+  if (raw == null || raw === '') return SUBMIT_BATCH;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new BackendError(`environment variable TVD_WEBGPU_SUBMIT_BATCH: expected a positive integer (tfjs default ${TFJS_SUBMIT_BATCH}), got '${raw}'`);
+  return n;
 }
 
 const ATTEMPTS: Record<BackendName, () => Promise<Attempt>> = { tensorflow: tryTensorflow, webgpu: tryWebgpu, wasm: tryWasm, cpu: tryCpu };

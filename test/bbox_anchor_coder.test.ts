@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { AnchorGenerator } from '../heads/bbox/anchor_generator';
-import { DeltaXYWHBBoxCoder } from '../heads/bbox/delta_xywh_coder';
+import { AnchorGenerator } from '../task_modules/anchor_generator';
+import { DeltaXYWHBBoxCoder } from '../task_modules/delta_xywh_coder';
 import { mapRoiLevels } from '../heads/roi/level_mapping';
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng';
-import { MaxIoUAssigner } from '../heads/bbox/max_iou_assigner';
-import { RandomSampler } from '../heads/bbox/random_sampler';
+import { MaxIoUAssigner } from '../task_modules/max_iou_assigner';
+import { RandomSampler } from '../task_modules/random_sampler';
 
 const F = (a: number[]) => new Float32Array(a);
 

@@ -1,10 +1,10 @@
-// COCOeval against pycocotools' recorded outcomes (every case under shared/fixtures/coco_eval/cases).
+// COCOeval against pycocotools' recorded outcomes (every case under test/fixtures/coco_eval/cases).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COCO, COCOeval, ResultsMismatchError, evaluateCocoResults, perCategory } from '../evaluation';
+import { COCO, COCOeval, ResultsMismatchError, evaluateCocoResults, pairwiseSum, perCategory } from '../evaluation';
 
-const ROOT = join(__dirname, '..', '..', 'shared', 'fixtures', 'coco_eval');
+const ROOT = join(__dirname, 'fixtures', 'coco_eval');
 const index = JSON.parse(readFileSync(join(ROOT, 'index.json'), 'utf8'));
 const caseNames: string[] = index.cases.map((c: { case: string }) => c.case);
 
@@ -66,12 +66,55 @@ describe('coco_eval fixtures', () => {
     }
   }
 
-  it('naive sequential means would differ where the fixtures say so (pairwise sum matters)', () => {
-    const flagged = caseNames.flatMap((n) => {
-      const e = load(n, 'expected.json') as Record<string, any>;
-      return ['bbox', 'segm'].flatMap((t) => e[t].stats_where_naive_sequential_mean_differs ?? []);
-    });
-    expect(flagged.length).toBeGreaterThan(0);
+  // The 12 stats as pycocotools' summarize selects them: [ap, iouThr, areaRng, maxDets].
+  const STAT_SEL: [boolean, number | null, string, number][] = [
+    [true, null, 'all', 100], [true, 0.5, 'all', 100], [true, 0.75, 'all', 100],
+    [true, null, 'small', 100], [true, null, 'medium', 100], [true, null, 'large', 100],
+    [false, null, 'all', 1], [false, null, 'all', 10], [false, null, 'all', 100],
+    [false, null, 'small', 100], [false, null, 'medium', 100], [false, null, 'large', 100],
+  ];
+  /** The values (> -1) our accumulate() produced for stat i, in numpy's C order (T, R, K, A, M). */
+  function statValues(E: COCOeval, i: number): number[] {
+    const [ap, thr, area, md] = STAT_SEL[i];
+    const ev = E.eval!;
+    const [T, R, K, A, M] = ev.counts;
+    const a = E.params.areaRngLbl.indexOf(area);
+    const m = E.params.maxDets.indexOf(md);
+    const vals: number[] = [];
+    for (let t = 0; t < T; t++) {
+      if (thr !== null && E.params.iouThrs[t] !== thr) continue;
+      for (let r = 0; r < (ap ? R : 1); r++)
+        for (let k = 0; k < K; k++) {
+          const v = ap ? ev.precision[(((t * R + r) * K + k) * A + a) * M + m] : ev.recall[((t * K + k) * A + a) * M + m];
+          if (v > -1) vals.push(v);
+        }
+    }
+    return vals;
+  }
+
+  it('where a naive left-to-right mean differs, our stats still equal numpy\'s (pairwise sum)', () => {
+    let checked = 0;
+    for (const name of caseNames) {
+      const expected = load(name, 'expected.json') as Record<string, any>;
+      for (const iouType of ['bbox', 'segm'] as const) {
+        const flagged: number[] = expected[iouType].stats_where_naive_sequential_mean_differs ?? [];
+        if (!flagged.length) continue;
+        const gt = new COCO(join(ROOT, 'cases', name, 'gt.json'));
+        const E = new COCOeval(gt, gt.loadRes(load(name, `results_${iouType}.json`) as object[]), iouType);
+        E.evaluate();
+        E.accumulate();
+        E.summarize();
+        for (const i of flagged) {
+          const vals = statValues(E, i);
+          const naive = vals.reduce((s, v) => s + v, 0) / vals.length;
+          expect(naive, `${name} ${iouType} stat ${i}: the naive mean must differ (fixture flag)`).not.toBe(expected[iouType].stats[i]);
+          expect(pairwiseSum(vals) / vals.length, `${name} ${iouType} stat ${i}`).toBe(expected[iouType].stats[i]);
+          expect(E.stats[i], `${name} ${iouType} stat ${i}`).toBe(expected[iouType].stats[i]);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
   });
 });
 

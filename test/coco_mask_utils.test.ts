@@ -1,11 +1,11 @@
-// RLE / mask utilities against pycocotools' vectors (shared/fixtures/coco_eval/mask_utils.json).
+// RLE / mask utilities against pycocotools' vectors (test/fixtures/coco_eval/mask_utils.json).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as mask from '../evaluation/mask';
 import type { RleObject } from '../evaluation/mask';
 
-const FIX = join(__dirname, '..', '..', 'shared', 'fixtures', 'coco_eval', 'mask_utils.json');
+const FIX = join(__dirname, 'fixtures', 'coco_eval', 'mask_utils.json');
 const data = JSON.parse(readFileSync(FIX, 'utf8'));
 
 /** mask_rows (row strings) → column-major 0/1. */
@@ -68,9 +68,9 @@ describe('mask utils (pycocotools vectors)', () => {
     }
   });
 
-  it('frPyObjects boxes (a list of boxes)', () => {
+  it('frBboxes (explicit box input, pycocotools frBbox)', () => {
     for (const v of data.frPyObjects_bbox) {
-      const rles = mask.frPyObjects([v.bbox], v.h, v.w) as mask.Rle[];
+      const rles = mask.frBboxes([v.bbox], v.h, v.w);
       expect(obj(rles[0])).toEqual(v.rle);
     }
     expect(() => mask.frPyObjects([1, 2, 3, 4], 10, 10)).toThrow(/flat box/);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildDataset, type DatasetConfig } from '../datasets/build';
 import { CocoDataset } from '../datasets/coco';
 import { encodeLabelPng } from '../datasets/io/image';
@@ -136,7 +136,7 @@ describe('COCO layout', () => {
 
 describe('ADE20K layout', () => {
   it('reads images and label maps with reduce_zero_label', async () => {
-    const ds = buildDataset(adeCfg({ pipeline: [{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations' }] }));
+    const ds = buildDataset(adeCfg({ pipeline: [{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations', reduce_zero_label: true }] }));
     expect(ds.length).toBe(8);
     const s = await buildPipeline(ds.pipelineCfg as unknown[]).run(ds.raw(0), 0);
     if (s.kind !== 'seg') throw new Error('seg expected');
@@ -148,6 +148,18 @@ describe('ADE20K layout', () => {
     const raw = decodeLabelMap(ds.raw(0).seg_map!);
     for (let p = 0; p < raw.data.length; p++) expect(s.gt_semantic_seg![p]).toBe(raw.data[p] === 0 ? 255 : raw.data[p] - 1);
     expect(buildDataset(adeCfg({ classes: undefined })).classes.length).toBe(150);
+  });
+
+  it("LoadAnnotations.reduce_zero_label defaults to False as mmseg 0.30's, whatever the dataset says (warned once)", async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const ds = buildDataset(adeCfg({ classes: undefined, pipeline: [{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations' }] }));
+    const pipe = buildPipeline(ds.pipelineCfg as unknown[]);
+    const s = await pipe.run(ds.raw(0), 0);
+    await pipe.run(ds.raw(1), 0);
+    const { decodeLabelMap } = await import('../datasets/io/image');
+    expect(Array.from(s.kind === 'seg' ? s.gt_semantic_seg! : [])).toEqual(Array.from(decodeLabelMap(ds.raw(0).seg_map!).data));
+    expect(warn.mock.calls.filter((c) => /LoadAnnotations has no reduce_zero_label/.test(String(c[0]))).length).toBeLessThanOrEqual(1);
+    warn.mockRestore();
   });
 
   it('a generic folder dataset and RepeatDataset work', () => {
@@ -224,7 +236,7 @@ describe('bad input errors name the file', () => {
     expect(() => buildDataset(cocoCfg({ ann_file: f1 }))).toThrow(/missing\.json: annotation \d+ has category_id 42/);
 
     // label map of the wrong size / with a class id out of range
-    const segPipe = buildPipeline([{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations' }]);
+    const segPipe = buildPipeline([{ type: 'LoadImageFromFile' }, { type: 'LoadAnnotations', reduce_zero_label: true }]);
     const ads = buildDataset(adeCfg());
     const png = ads.raw(1).seg_map!;
     writeFileSync(png, encodeLabelPng({ data: new Uint8Array(12), width: 4, height: 3 }));

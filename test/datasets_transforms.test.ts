@@ -255,7 +255,7 @@ describe('buildPipeline errors name the transform and the field', () => {
       /pipeline\[1\]\.Resize\.img_scal: unknown field/,
     );
     expect(() => buildPipeline([{ type: 'RandomFlip', flip_ratio: 2 }])).toThrow(/RandomFlip\.flip_ratio: expected a number in \[0, 1\]/);
-    expect(() => buildPipeline([{ type: 'Resize' }])).toThrow(/Resize\.img_scale: required field is missing/);
+    expect(() => buildPipeline([{ type: 'Resize' }])).toThrow(/Resize.config: img_scale is required unless ratio_range is given/);
     expect(() => buildPipeline([{ type: 'Normalise', mean: [0, 0, 0] }])).toThrow(/unknown transform "Normalise"/);
     expect(() => buildPipeline([{ type: 'Pad' }])).toThrow(/Pad\.config: Pad: give exactly one of size or size_divisor/);
   });

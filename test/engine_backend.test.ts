@@ -1,14 +1,20 @@
-// Backend selection on this machine: no tfjs-node, no GPU adapter, so auto lands on wasm.
+// Backend selection. Without tfjs-node (as here) explicit 'tensorflow' is an error saying what to install;
+// with tfjs-node(-gpu) installed, as the README suggests for CUDA machines, it must work instead.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../ops/backend';
+import { selectBackend, webgpuSubmitBatch } from '../ops/backend';
 import { BackendError } from '../core/errors';
+import { tfjsNodeInstalled } from './helpers/tfjs_node';
 
 describe('selectBackend', () => {
-  it('explicit tensorflow without tfjs-node is an error that says what to install', async () => {
+  it.skipIf(tfjsNodeInstalled())('explicit tensorflow without tfjs-node is an error that says what to install', async () => {
     const e = await selectBackend('tensorflow').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(BackendError);
     expect((e as Error).message).toMatch(/backend 'tensorflow' is not available: .*not installed.*npm install @tensorflow\/tfjs-node-gpu/);
+  });
+
+  it.runIf(tfjsNodeInstalled())('explicit tensorflow with tfjs-node installed selects it', async () => {
+    expect((await selectBackend('tensorflow')).name).toBe('tensorflow');
   });
 
   it('auto explains every skipped backend and runs a training-capable backend', async () => {
@@ -31,5 +37,14 @@ describe('selectBackend', () => {
 
   it('cpu is always available', async () => {
     expect((await selectBackend('cpu')).name).toBe('cpu');
+  });
+});
+
+describe('webgpuSubmitBatch', () => {
+  it('defaults to 64 dispatches per submit, TVD_WEBGPU_SUBMIT_BATCH overrides, bad values are one clear error', () => {
+    expect(webgpuSubmitBatch({})).toBe(64);
+    expect(webgpuSubmitBatch({ TVD_WEBGPU_SUBMIT_BATCH: '15' })).toBe(15);
+    expect(() => webgpuSubmitBatch({ TVD_WEBGPU_SUBMIT_BATCH: '0' })).toThrow(BackendError);
+    expect(() => webgpuSubmitBatch({ TVD_WEBGPU_SUBMIT_BATCH: 'many' })).toThrow(/TVD_WEBGPU_SUBMIT_BATCH: expected a positive integer/);
   });
 });

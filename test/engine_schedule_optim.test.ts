@@ -7,6 +7,8 @@ import { LrSchedule } from '../engine/lr_schedule';
 import { AdamW, clipGradNorm, SGD } from '../engine/optimizers';
 import { buildParamEntries, type ParamEntry } from '../engine/param_groups';
 import { ToyNet } from './helpers/toy';
+import { BatchNorm2d, Conv2d } from '../nn/layers';
+import { Module } from '../nn/module';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -140,6 +142,28 @@ describe('paramwise options (mmcv DefaultOptimizerConstructor)', () => {
     // 'fc' matches fc.bias: custom keys take precedence over bias_decay_mult.
     expect(by['fc.bias'].baseLr).toBeCloseTo(0.01, 12);
     expect(by['fc.bias'].weightDecay).toBe(0.05);
+    net.dispose();
+  });
+});
+
+describe('paramwise_cfg precedence (mmcv 1.x add_params)', () => {
+  it('a depth-wise conv bias gets bias_lr_mult but dwconv_decay_mult; norm biases neither bias rule', () => {
+    class Net extends Module {
+      dw = this.child('dw', new Conv2d(4, 4, 3, { groups: 4 }));
+      pw = this.child('pw', new Conv2d(4, 8, 1));
+      one = this.child('one', new Conv2d(1, 2, 3));
+      bn = this.child('bn', new BatchNorm2d(8));
+    }
+    const net = new Net();
+    const p = { bias_lr_mult: 2, bias_decay_mult: 0.5, dwconv_decay_mult: 0.1, norm_decay_mult: 0 };
+    const by = Object.fromEntries(buildParamEntries(net, 1, 1, p).map((e) => [e.name, [e.baseLr, e.weightDecay]]));
+    expect(by['dw.weight']).toEqual([1, 0.1]);
+    expect(by['dw.bias']).toEqual([2, 0.1]); // lr: bias rule; decay: dwconv before bias
+    expect(by['pw.weight']).toEqual([1, 1]);
+    expect(by['pw.bias']).toEqual([2, 0.5]);
+    expect(by['one.weight']).toEqual([1, 0.1]); // in_channels == groups == 1 counts as depth-wise in mmcv
+    expect(by['bn.weight']).toEqual([1, 0]);
+    expect(by['bn.bias']).toEqual([1, 0]);
     net.dispose();
   });
 });

@@ -132,15 +132,15 @@ describe('tools/eval', () => {
     const metric = (k: string) => Number(out.match(new RegExp(`^${k}: (-?\\d\\.\\d{4})$`, 'm'))?.[1]);
     for (const k of ['bbox_mAP', 'bbox_mAP_50', 'segm_mAP', 'segm_mAP_l']) expect(Number.isFinite(metric(k)), k).toBe(true);
 
-    // mmdet's results2json files: lists of {image_id, category_id, bbox | segmentation (RLE, counts a string), score}.
+    // mmdet's results2json files: {image_id, bbox, score, category_id} and {..., segmentation (RLE, counts a string)}.
     const bboxFile = join(dir, 'det_out', 'results.bbox.json');
     const segmFile = join(dir, 'det_out', 'results.segm.json');
     const bboxRows = JSON.parse(readFileSync(bboxFile, 'utf8'));
     const segmRows = JSON.parse(readFileSync(segmFile, 'utf8'));
     expect(bboxRows.length).toBeGreaterThan(0);
     expect(segmRows).toHaveLength(bboxRows.length);
-    expect(Object.keys(bboxRows[0]).sort()).toEqual(['bbox', 'category_id', 'image_id', 'score']);
-    expect(Object.keys(segmRows[0]).sort()).toEqual(['category_id', 'image_id', 'score', 'segmentation']);
+    expect(Object.keys(bboxRows[0])).toEqual(['image_id', 'bbox', 'score', 'category_id']);
+    expect(Object.keys(segmRows[0])).toEqual(['image_id', 'bbox', 'score', 'category_id', 'segmentation']);
     expect(typeof segmRows[0].segmentation.counts).toBe('string');
     const gt = JSON.parse(readFileSync(join(coco, 'annotations', 'instances_val.json'), 'utf8'));
     const catIds = new Set(gt.categories.map((c: { id: number }) => c.id));
@@ -150,7 +150,13 @@ describe('tools/eval', () => {
     for (const [t, file] of [['bbox', bboxFile], ['segm', segmFile]] as const) {
       const statsFile = join(dir, `${t}_stats.json`);
       const r = ok(tool('coco_eval', ['--gt', join(coco, 'annotations', 'instances_val.json'), '--results', file, '--iou-type', t, '--quiet', '--json', statsFile]));
-      expect(r.trimEnd().split('\n')).toEqual(printed[t]);
+      // The segm file carries bbox (mmdet's _segm2json), so pycocotools takes box areas for the
+      // small/medium/large ranges there, while the printed evaluation pops bbox as mmdet does: the
+      // all-area lines (AP 0-2, AR 6-8) agree, the area-range ones may not.
+      const lines = r.trimEnd().split('\n');
+      const same = t === 'bbox' ? [...lines.keys()] : [0, 1, 2, 6, 7, 8];
+      expect(lines.length).toBe(printed[t].length);
+      for (const i of same) expect(lines[i]).toBe(printed[t][i]);
       const stats: number[] = JSON.parse(readFileSync(statsFile, 'utf8')).stats;
       expect(stats[0].toFixed(4)).toBe(metric(`${t}_mAP`).toFixed(4));
       expect(stats[1].toFixed(4)).toBe(metric(`${t}_mAP_50`).toFixed(4));
@@ -160,7 +166,7 @@ describe('tools/eval', () => {
     const sizes = Object.fromEntries(gt.images.map((im: { file_name: string; width: number; height: number }) => [im.file_name.replace(/\.[^.]+$/, '.png'), [im.width, im.height]]));
     expect(pngSizes(show)).toEqual(sizes);
     expect(await changedPixels(join(show, '000001.png'), join(coco, 'val', gt.images[0].file_name))).toBeGreaterThan(0);
-  }, 60_000);
+  }, 300_000);
 
   it('Semantic FPN: mmseg table and metrics, metrics JSON, blended PNGs', async () => {
     const work = join(dir, 'seg_work');
@@ -184,7 +190,7 @@ describe('tools/eval', () => {
     // Blended at opacity 0.5 with the class colours: most pixels change visibly.
     const changed = await changedPixels(join(show, '000001.png'), saved.images[0].filename);
     expect(changed).toBeGreaterThan(0.2 * saved.images[0].width * saved.images[0].height);
-  }, 60_000);
+  }, 300_000);
 
   it('bad flags end with one error line', () => {
     const r = tool('eval', ['--config', 'test/fixtures/configs/toy_cls.ts', '--checkpoint', join(dir, 'seg_work', 'latest.safetensors'), '--show-score-thr', '2']);

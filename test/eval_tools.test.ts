@@ -7,8 +7,8 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 
 const REPO = join(__dirname, '..');
-const COCO_CASES = join(REPO, '..', 'shared', 'fixtures', 'coco_eval', 'cases');
-const MIOU_CASES = join(REPO, '..', 'shared', 'fixtures', 'miou', 'cases');
+const COCO_CASES = join(REPO, 'test', 'fixtures', 'coco_eval', 'cases');
+const MIOU_CASES = join(REPO, 'test', 'fixtures', 'miou', 'cases');
 const tmp = mkdtempSync(join(tmpdir(), 'eval-tools-'));
 
 function run(tool: string, args: string[]) {

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { addLean, batchNormTrain, concatLean, geluLean, layerNormLean, siluLean, subLean } from '../nn/fused_ops';
+import { addLean, batchNormTrain, concatLean, geluLean, layerNormLean, siluLean, subLean } from '../ops/fused_ops';
 import { BatchNorm2d } from '../nn/layers';
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);

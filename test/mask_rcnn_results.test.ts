@@ -63,7 +63,15 @@ describe('Mask R-CNN results to COCO', () => {
     expect(rows.bbox).toHaveLength(2);
     expect(rows.bbox[0]).toMatchObject({ image_id: 7, category_id: 3, bbox: [2, 3, 10, 8] });
     expect(rows.segm[1]).toMatchObject({ image_id: 9, category_id: 5 });
+    // mmdet _det2json / _segm2json: same keys in the same order; segm rows carry the box too.
+    expect(Object.keys(rows.bbox[0])).toEqual(['image_id', 'bbox', 'score', 'category_id']);
+    expect(Object.keys(rows.segm[0])).toEqual(['image_id', 'bbox', 'score', 'category_id', 'segmentation']);
+    expect(rows.segm[1].bbox).toEqual([10, 4, 12, 10]);
     const { metrics } = evaluateCocoRows(gt as never, rows, ['bbox', 'segm']);
+    // mmdet's evaluate_det_segm pops bbox from segm rows before loadRes; the rows keep it (for the file).
+    expect(Object.keys(rows.segm[0])).toEqual(['image_id', 'bbox', 'score', 'category_id', 'segmentation']);
+    const popped = { bbox: rows.bbox, segm: rows.segm.map(({ bbox: _b, ...r }) => r) } as typeof rows;
+    expect(evaluateCocoRows(gt as never, popped, ['segm']).metrics).toEqual(evaluateCocoRows(gt as never, rows, ['segm']).metrics);
     expect(metrics.bbox_mAP).toBeCloseTo(1, 6);
     expect(metrics.segm_mAP).toBeCloseTo(1, 6);
     expect(metrics.bbox_mAP_50).toBeCloseTo(1, 6);

@@ -1,4 +1,4 @@
-// mIoU against the mmsegmentation-semantics fixtures (every case under shared/fixtures/miou/cases).
+// mIoU against the mmsegmentation-semantics fixtures (every case under test/fixtures/miou/cases).
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { IoUAccumulator, evaluateLabelDirs, intersectAndUnion, miouTable, readLabelPng, totalAreaToMetrics } from '../evaluation';
 
-const ROOT = join(__dirname, '..', '..', 'shared', 'fixtures', 'miou');
+const ROOT = join(__dirname, 'fixtures', 'miou');
 const index = JSON.parse(readFileSync(join(ROOT, 'index.json'), 'utf8'));
 const caseNames: string[] = index.cases.map((c: { case: string } | string) => (typeof c === 'string' ? c : c.case));
 const nullNaN = (a: ArrayLike<number>) => Array.from(a, (v) => (Number.isNaN(v) ? null : v));

@@ -6,7 +6,7 @@ import { f32, loadOpFixture, maxAbsDiff } from './helpers/op_fixtures';
 const nmsFx = loadOpFixture('nms.json');
 const iouFx = loadOpFixture('box_iou.json');
 
-describe('nms vs shared/fixtures/ops/nms.json', () => {
+describe('nms vs test/fixtures/ops/nms.json', () => {
   it('has the three groups', () => {
     expect(nmsFx.groups.map((g: { name: string }) => g.name)).toEqual(['nms_random', 'nms_all_scores_tied', 'batched_nms_random']);
   });
@@ -56,7 +56,7 @@ describe('nms vs shared/fixtures/ops/nms.json', () => {
   });
 });
 
-describe('box IoU vs shared/fixtures/ops/box_iou.json', () => {
+describe('box IoU vs test/fixtures/ops/box_iou.json', () => {
   it('boxIou = torchvision box_iou (NaN at the same places), bboxOverlaps = eps-clamped form', () => {
     expect(iouFx.cases.length).toBe(3);
     for (const c of iouFx.cases) {

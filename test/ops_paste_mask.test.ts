@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskTargets } from '../heads/mask/mask_target';
+import { maskTargets } from '../task_modules/mask_target';
 import { pasteMask, pasteMaskProbs } from '../ops/paste_mask';
 import { roiAlignSingle } from '../ops/roi_align';
 import { f32, loadOpFixture, maxAbsDiff } from './helpers/op_fixtures';
@@ -7,7 +7,7 @@ import { f32, loadOpFixture, maxAbsDiff } from './helpers/op_fixtures';
 const fx = loadOpFixture('paste_mask.json');
 const ra = loadOpFixture('roi_align.json');
 
-describe('pasteMask vs shared/fixtures/ops/paste_mask.json (mmdet _do_paste_mask)', () => {
+describe('pasteMask vs test/fixtures/ops/paste_mask.json (mmdet _do_paste_mask)', () => {
   it('probabilities within 5e-6 of grid_sample, binary >= 0.5 exact', () => {
     const [H, W] = fx.image_size_hw as [number, number];
     const boxes = f32(fx.boxes);

@@ -65,7 +65,56 @@ for (const backend of ['cpu', 'wasm']) {
         expect(maxAbsDiff(y.dataSync(), want), c.name).toBeLessThan(5e-7);
         tf.dispose([x, y]);
       }
-      expect(() => avgPool2d(tf.zeros([1, 7, 7, 1]) as tf.Tensor4D, 8)).toThrow(/too small/);
+      expect(() => avgPool2d(tf.zeros([1, 7, 7, 1]) as tf.Tensor4D, 8)).toThrow(
+        'avgPool2d: given input size (1x7x7), calculated output size (1x0x0): output size is too small (kernel 8, stride 8, ceil_mode False, as torch.nn.AvgPool2d)',
+      );
+    });
+    it('nn.AvgPool2d ceil_mode with a window larger than the input gives one cell per side (in-bounds mean)', async () => {
+      await tf.setBackend(backend);
+      // PyTorch: out = floor((3 - 4 + 3) / 4) + 1 = 1 rows; cols floor((5 - 4 + 3) / 4) + 1 = 2, last window starts at 4 < 5.
+      const v = Array.from({ length: 15 }, (_, i) => i + 1);
+      const x = tf.tensor4d(v, [1, 3, 5, 1]);
+      const y = avgPool2d(x, 4, 4, true);
+      expect(y.shape).toEqual([1, 1, 2, 1]);
+      const mean = (a: number[]) => a.reduce((p, q) => p + q, 0) / a.length;
+      const cell0 = [0, 1, 2].flatMap((r) => v.slice(r * 5, r * 5 + 4));
+      const cell1 = [0, 1, 2].map((r) => v[r * 5 + 4]);
+      const got = Array.from(y.dataSync());
+      expect(got[0]).toBeCloseTo(mean(cell0), 5);
+      expect(got[1]).toBeCloseTo(mean(cell1), 5);
+      expect(avgPool2d(tf.zeros([1, 2, 2, 3]) as tf.Tensor4D, 8, 8, true).shape).toEqual([1, 1, 1, 3]);
+      tf.dispose([x, y]);
+    });
+    it('bilinear at odd down- and up-scales equals PyTorch float32 indices/weights (|d| <= 2e-6)', async () => {
+      await tf.setBackend(backend);
+      // Reference: aten upsample_bilinear2d CPU rule, evaluated here in float32 (width first, then height).
+      const fr = Math.fround;
+      const axis = (n: number, m: number) => {
+        const sc = fr(n / m);
+        return Array.from({ length: m }, (_, d) => {
+          const src = Math.max(0, fr(fr(fr(d + 0.5) * sc) - 0.5));
+          const i0 = Math.min(Math.floor(src), n - 1);
+          const l1 = fr(src - i0);
+          return { i0, i1: i0 < n - 1 ? i0 + 1 : i0, l0: fr(1 - l1), l1 };
+        });
+      };
+      for (const [h, w, oh, ow] of [[37, 53, 13, 19], [13, 19, 37, 53], [61, 93, 29, 31], [7, 5, 7, 11]]) {
+        const data = Float32Array.from({ length: h * w * 2 }, (_, i) => Math.sin(i * 0.37) * 10);
+        const x = tf.tensor4d(data, [1, h, w, 2]);
+        const y = interpolate(x, { size: [oh, ow] }, 'bilinear');
+        const ay = axis(h, oh);
+        const ax = axis(w, ow);
+        const want = new Float32Array(oh * ow * 2);
+        const at = (r: number, c: number, ch: number) => data[(r * w + c) * 2 + ch];
+        for (let r = 0; r < oh; r++)
+          for (let c = 0; c < ow; c++)
+            for (let ch = 0; ch < 2; ch++) {
+              const row = (rr: number) => fr(fr(at(rr, ax[c].i0, ch) * ax[c].l0) + fr(at(rr, ax[c].i1, ch) * ax[c].l1));
+              want[(r * ow + c) * 2 + ch] = fr(fr(row(ay[r].i0) * ay[r].l0) + fr(row(ay[r].i1) * ay[r].l1));
+            }
+        expect(maxAbsDiff(y.dataSync(), want), `${h}x${w} -> ${oh}x${ow}`).toBeLessThanOrEqual(2e-6);
+        tf.dispose([x, y]);
+      }
     });
   });
 }

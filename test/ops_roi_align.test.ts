@@ -43,7 +43,7 @@ async function checkBackend(backend: string, impl: RoiAlignImpl): Promise<void> 
   }
 }
 
-describe('roiAlign vs shared/fixtures/ops/roi_align.json', () => {
+describe('roiAlign vs test/fixtures/ops/roi_align.json', () => {
   for (const impl of ['cpu-kernel', 'tensor-ops'] as const) {
     it(`${impl}: matches forward and grad_input on cpu`, async () => {
       await checkBackend('cpu', impl);

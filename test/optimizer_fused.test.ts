@@ -1,11 +1,10 @@
 // The fused optimizer update (ops/optimizer_update.ts, one kernel call per step, in place) against the
-// op-by-op formula of engine/optimizers.ts on the cpu and wasm backends: K steps from the same start must give
+// op-by-op formula of engine/optimizers.ts on the cpu backend: K steps from the same start must give
 // bit-identical parameters and state (every fused statement rounds to float32 where the op path's
 // tensors do). Also: one kernel invocation per step instead of ~14 per parameter, no scalar uploads,
 // in-place updates never change a tensor that shares storage with a parameter or state, and
 // optimizer state written by one path loads into the other.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, type Optimizer, SGD } from '../engine/optimizers';
 import type { ParamEntry } from '../engine/param_groups';
@@ -76,7 +75,7 @@ const CASES: [string, (params: ParamEntry[], fused: boolean) => Optimizer][] = [
   ['SGD nesterov', (p, fused) => new SGD(p, 0.9, 0, true, { fused })],
 ];
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of ['cpu'] as const) {
   describe(`fused optimizer update = op-by-op update on ${backend} (bit-identical)`, () => {
     beforeAll(async () => {
       await tf.setBackend(backend);

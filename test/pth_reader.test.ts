@@ -6,22 +6,32 @@ import { describe, expect, it } from 'vitest';
 import { readTorchZip, UnsafePickleError } from '../checkpoint/formats/pth';
 import { parseCheckpoint, readCheckpoint } from '../checkpoint';
 import { FIXTURES } from './helpers/tinyvim';
+import { readSafetensors } from '../checkpoint/formats/safetensors';
 import { PickleWriter, makeZip } from './helpers/torch_zip';
 
 const f32bytes = (v: number[]) => new Uint8Array(new Float32Array(v).buffer);
 const hex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
 describe('torch zip checkpoint reader', () => {
-  it('reads the real TinyViM_S checkpoint: 816 entries, keys/shapes/dtypes as the contract', () => {
-    const file = readCheckpoint(FIXTURES + 'tinyvim_s_seed0.pth');
+  it('reads a real torch.save checkpoint: keys/shapes as the safetensors twin, int64 num_batches_tracked', () => {
+    const file = readCheckpoint(FIXTURES + 'tiny_backbone.pth');
     expect(file.format).toBe('pth');
     expect(file.wrapper).toBe('model');
-    const contract = JSON.parse(readFileSync(FIXTURES + 'tinyvim_s_backbone_keys.json', 'utf8')) as { keys: { key: string; shape: number[]; dtype: string }[] };
-    expect([...file.stateDict.keys()]).toEqual(contract.keys.map((k) => k.key));
-    for (const k of contract.keys) {
-      const t = file.stateDict.get(k.key)!;
-      expect(t.shape, k.key).toEqual(k.shape);
-      expect(t.dtype, k.key).toBe(k.dtype === 'int64' ? 'I64' : 'F32');
+    const twin = readSafetensors(readFileSync(FIXTURES + 'tiny_backbone.weights.safetensors'), 'tiny_backbone.weights.safetensors').tensors;
+    const floats = [...file.stateDict.keys()].filter((k) => !k.endsWith('num_batches_tracked'));
+    expect(floats).toEqual([...twin.keys()]);
+    for (const [k, t] of twin) {
+      const got = file.stateDict.get(k)!;
+      expect(got.shape, k).toEqual(t.shape);
+      expect(got.dtype, k).toBe('F32');
+      expect(Array.from(got.data as Float32Array), k).toEqual(Array.from(t.data as Float32Array));
+    }
+    const nbt = [...file.stateDict].filter(([k]) => k.endsWith('num_batches_tracked'));
+    expect(nbt.length).toBeGreaterThan(0);
+    for (const [k, t] of nbt) {
+      expect(t.dtype, k).toBe('I64');
+      expect(t.shape, k).toEqual([]);
+      expect(Number((t.data as ArrayLike<number | bigint>)[0]), k).toBe(7);
     }
   });
 

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { FPNHead } from '../heads/seg/fpn_head';
-import { segAccuracy, segCrossEntropy, checkLabelValues, LabelValueError, resizedSegCrossEntropy, resizedSegAccuracy } from '../heads/seg/seg_loss';
-import { resizeBilinear } from '../heads/seg/resize';
+import { segAccuracy, segCrossEntropy, checkLabelValues, LabelValueError, resizedSegCrossEntropy, resizedSegAccuracy } from '../ops/seg_loss';
+import { resizeBilinear } from '../ops/resize';
 import { stateDict } from '../checkpoint/state_dict';
 
 const headOpts = { in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 6, num_classes: 5 };
@@ -114,6 +114,14 @@ describe('segmentation loss', () => {
   it('computes acc_seg over non-ignored pixels in percent', () => {
     // argmax: pixel 0 -> 0 (first of a tie, correct), pixel 1 -> 0 (wrong); pixel 2 ignored.
     expect(segAccuracy(logits(), labels()).dataSync()[0]).toBeCloseTo(50, 4);
+  });
+
+  it('acc_seg of an all-ignored batch is 100, as mmseg accuracy() with eps on both sides gives', () => {
+    const lab = tf.tensor3d([255, 255, 255, 255], [1, 2, 2], 'int32');
+    const lg = tf.randomNormal([1, 2, 2, 3]) as tf.Tensor4D;
+    expect(segAccuracy(lg, lab).dataSync()[0]).toBeCloseTo(100, 4);
+    expect(resizedSegAccuracy(tf.randomNormal([1, 1, 1, 3]) as tf.Tensor4D, lab).dataSync()[0]).toBeCloseTo(100, 4);
+    tf.dispose([lab, lg]);
   });
 
   it('the image-by-image fused resize + loss equals resize then loss, in value and gradient', () => {

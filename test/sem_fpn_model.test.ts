@@ -9,7 +9,7 @@ import { TinyViM } from '../backbones';
 import { FPN } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
 import { EncoderDecoder, type SegTestCfg } from '../models/encoder_decoder';
-import { LabelValueError } from '../heads/seg/seg_loss';
+import { LabelValueError } from '../ops/seg_loss';
 import { setInitSeed } from '../nn/init';
 import type { ImgMeta, SegBatch } from '../datasets/types';
 
@@ -119,6 +119,27 @@ describe('EncoderDecoder (Semantic FPN)', () => {
       ['b.jpg', 40, 30, 1200],
     ]);
     expect(res.every((r) => r.sem_seg.every((v) => v < NUM_CLASSES))).toBe(true);
+    model.dispose();
+  });
+
+  it('test-time Pad: the network runs on the pipeline-padded image, logits cropped to img_shape (mmseg 0.30)', () => {
+    const model = tinyModel();
+    model.module.eval();
+    // Pipeline: a 30x60 image padded to 32x64 (pad_shape); collate then pads the batch to 32x96.
+    const [H, W] = [32, 96];
+    const data = new Float32Array(H * W * 3);
+    for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.7);
+    const m = { ...meta('p.jpg', 30, 60, [45, 90]), pad_shape: [32, 64, 3] as [number, number, number] };
+    const res = model.predict({ kind: 'seg', data, shape: [1, H, W, 3], metas: [m] });
+    const want = tf.tidy(() => {
+      const x = tf.slice(tf.tensor4d(data, [1, H, W, 3]), [0, 0, 0, 0], [1, 32, 64, 3]) as tf.Tensor4D;
+      const logits = tf.slice(model.module.encodeDecode(x), [0, 0, 0, 0], [1, 30, 60, -1]) as tf.Tensor4D;
+      return tf.argMax(tf.image.resizeBilinear(logits, [45, 90], false, true), -1).dataSync();
+    });
+    expect(res[0].sem_seg.length).toBe(45 * 90);
+    let diff = 0;
+    for (let i = 0; i < want.length; i++) if (res[0].sem_seg[i] !== want[i]) diff++;
+    expect(diff).toBe(0);
     model.dispose();
   });
 

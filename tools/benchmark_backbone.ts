@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './lib/cli';
 import { MODEL_CHOICES } from './get_flops_common';
 import { TIMING_OPTIONS, checkRunCounts, shapeArg, timeSteps, timingLine } from './lib/bench';
 import { backboneWorkload } from './lib/workloads';

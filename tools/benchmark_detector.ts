@@ -12,7 +12,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../core/errors';
 import '../backbones';
-import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './lib/cli';
 import { TIMING_OPTIONS, checkRunCounts, mb, shapeArg, timeSteps, timingLine } from './lib/bench';
 import { detectorWorkload, type StepMode } from './lib/workloads';
 

@@ -13,7 +13,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../core/errors';
 import '../backbones';
-import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './lib/cli';
 import { MODEL_CHOICES } from './get_flops_common';
 import { checkRunCounts, mb, readOneElement, shapeArg, timeSteps } from './lib/bench';
 import { type BuiltWorkload, type StepMode, backboneWorkload, configModelType, detectorWorkload, segmentorWorkload } from './lib/workloads';

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import '../backbones';
-import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './lib/cli';
 import { TIMING_OPTIONS, checkRunCounts, mb, shapeArg, timeSteps, timingLine } from './lib/bench';
 import { segmentorWorkload, type StepMode } from './lib/workloads';
 

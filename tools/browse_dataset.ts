@@ -12,7 +12,7 @@ import { UserError } from '../core/errors';
 import { Rng } from '../core/rng';
 import { buildDataset, type DatasetConfig } from '../datasets/build';
 import { buildPipeline } from '../datasets/pipeline';
-import { renderSample } from '../datasets/vis';
+import { renderSample } from '../visualization/browse';
 
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))

@@ -18,7 +18,7 @@ import { imageBatch, testPipelineOf } from '../models/inference';
 import { drawDetections } from '../visualization/draw_detections';
 import '../backbones';
 import '../datasets/register';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
 import '../models/mask_rcnn_builder';
 
 interface CocoLike {

@@ -14,7 +14,7 @@ import { FileLogSink } from '../engine/log_writer';
 import { writeShapesAde } from '../datasets/synthetic/write';
 import type { SegResult } from '../structures/results';
 import { defaultPalette, writeSegVisualization } from '../visualization/seg_overlay';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

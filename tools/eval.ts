@@ -12,7 +12,7 @@ import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
 import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
 import { writeResultImage } from '../visualization/draw_result';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 function printMetrics(metrics: Record<string, number>, keys = Object.keys(metrics)): void {
   for (const k of keys) console.log(`${k}: ${metrics[k].toFixed(4)}`);
@@ -26,7 +26,7 @@ runTool(async () => {
         'COCO bbox/segm (pycocotools summaries) for detectors, aAcc/mIoU/mAcc with the per-class table for segmentors.',
     )
     .option('config', { type: 'string', demandOption: true, describe: 'config file' })
-    .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint (.safetensors) to evaluate; loaded strictly' })
+    .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint to evaluate (ours, a safetensors state_dict or a torch .pth; read by checkpoint/readCheckpoint); loaded strictly' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, describe: 'compute backend' })
     .option('out', {
       type: 'string',

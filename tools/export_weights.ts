@@ -8,7 +8,7 @@ import { checkConfig } from '../core/config';
 import { UserError } from '../core/errors';
 import { CHECKPOINT_FORMAT, readCheckpoint } from '../checkpoint';
 import { writeSafetensors } from '../checkpoint/formats/safetensors';
-import { failLine, importRegistrations, runTool } from './train_common';
+import { failLine, importRegistrations, runTool } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

@@ -5,7 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isValidInputSize } from '../backbones';
 import { type ComplexityReport, tinyvimComplexity } from '../backbones/tinyvim/complexity';
-import { failLine, runTool } from './train_common';
+import { failLine, runTool } from './lib/cli';
 import { MODEL_CHOICES, parseShape, tinyvimConfigFromArgs } from './get_flops_common';
 
 const M = (n: number) => (n / 1e6).toFixed(3) + 'M';

@@ -10,7 +10,7 @@ import { bitmapToRle } from '../structures/mask_rle';
 import { drawDetections } from '../visualization/draw_detections';
 import '../backbones';
 import '../datasets/register';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

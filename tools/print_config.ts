@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { formatConfig, loadConfig, loadConfigUnchecked } from '../core/config';
-import { failLine, importRegistrations, runTool } from './train_common';
+import { failLine, importRegistrations, runTool } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

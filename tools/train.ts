@@ -6,7 +6,7 @@ import { loadConfig } from '../core/config';
 import { createRunner } from '../engine/build';
 import { LAUNCHERS, SilentLogSink, reportAdapter, runAsRank, startJob } from '../engine/dist/launch';
 import { FileLogSink } from '../engine/log_writer';
-import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './train_common';
+import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
 
 runTool(async () => {
   const argv = await yargs(hideBin(process.argv))

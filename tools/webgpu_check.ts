@@ -23,10 +23,10 @@ import { BatchNorm2d, Conv2d, Linear } from '../nn/layers';
 import { Module } from '../nn/module';
 import { crossMerge, crossScan } from '../ops/cross_scan';
 import { selectiveScan } from '../ops/selective_scan';
-import { failLine, runTool } from './train_common';
+import { failLine, runTool } from './lib/cli';
 import { median } from './lib/bench';
 
-/** The fixture files this tool reads (copy them into the folder given as --fixtures). */
+/** The fixture files this tool reads (all in test/fixtures/tinyvim, the default --fixtures). */
 export const FIXTURE_FILES = [
   'selective_scan.safetensors',
   'cross_scan_merge.safetensors',
@@ -35,8 +35,7 @@ export const FIXTURE_FILES = [
   'tiny_backbone.train_grad.safetensors',
   'tiny_cls.weights.safetensors',
   'tiny_cls.io.safetensors',
-  'tinyvim_s_seed0.io.safetensors',
-  'tinyvim_s_seed0.pth',
+  'tiny_backbone.pth',
 ];
 
 // Tolerances: 'strict' are the cpu tests' (fixtures README); 'loose' is 10x, for float32 GPU kernels
@@ -116,7 +115,7 @@ class Fixtures {
   constructor(readonly dir: string) {}
   path(name: string): string {
     const p = join(this.dir, name);
-    if (!existsSync(p)) throw new UserError(`fixture missing: ${p} (copy it from the shared fixtures/tinyvim folder)`);
+    if (!existsSync(p)) throw new UserError(`fixture missing: ${p} (the repository's test/fixtures/tinyvim holds every file this tool reads)`);
     return p;
   }
   read(name: string): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
@@ -237,14 +236,15 @@ const FIXTURE_CHECKS: [string, FixtureCheck][] = [
     },
   ],
   [
-    'tinyvim_s_pth',
+    'tiny_backbone_pth',
     async (fx, c) => {
-      const model = TinyViM_S({ fork_feat: true });
-      loadWeights(model, fx.path('tinyvim_s_seed0.pth'), { strict: true });
+      // The real torch.save checkpoint (int64 num_batches_tracked) must give the same outputs.
+      const model = new TinyViM(resolveTinyViMConfig({ layers: [1, 1, 3, 1], embed_dims: [16, 32, 48, 64], fork_feat: true }));
+      loadWeights(model, fx.path('tiny_backbone.pth'), { strict: true });
       model.eval();
-      const io = fx.read('tinyvim_s_seed0.io.safetensors').tensors;
+      const io = fx.read('tiny_backbone.io.safetensors').tensors;
       const outs = model.forwardFeatures(toNHWC(tensorOf(io, 'input')));
-      for (let i = 0; i < outs.length; i++) await c.close(toNCHW(outs[i]), tensorOf(io, `out${i}`), `S out${i}`);
+      for (let i = 0; i < outs.length; i++) await c.close(toNCHW(outs[i]), tensorOf(io, `out${i}`), `pth out${i}`);
       model.dispose();
     },
   ],
@@ -411,19 +411,19 @@ runTool(async () => {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('tools/webgpu_check')
     .usage(
-      '$0 --fixtures DIR --out report.json [--backend webgpu|wasm|cpu] [--timing full|small|none]\n\n' +
+      '$0 [--fixtures DIR] --out report.json [--backend webgpu|wasm|cpu] [--timing full|small|none]\n\n' +
         'Checks the TinyViM backbone on a backend against the PyTorch fixtures, compares one training step with cpu,\n' +
         'and times forward/train steps. Writes a JSON report (after every section); exit code 0 when every check passed.\n' +
         `Fixture files read from DIR: ${FIXTURE_FILES.join(', ')}.`,
     )
-    .option('fixtures', { type: 'string', demandOption: true, describe: 'folder holding the tinyvim fixture files' })
+    .option('fixtures', { type: 'string', default: 'test/fixtures/tinyvim', describe: 'folder holding the tinyvim fixture files' })
     .option('out', { type: 'string', demandOption: true, describe: 'JSON report path' })
     .option('backend', { type: 'string', choices: ['webgpu', 'wasm', 'cpu'], default: 'webgpu', describe: 'backend under test' })
     .option('timing', { type: 'string', choices: ['full', 'small', 'none'] as const, default: 'full', describe: 'full: the sizes above; small: reduced sizes (for slow backends)' })
     .option('warmup', { type: 'number', default: 2, describe: 'untimed runs per timing case' })
     .option('runs', { type: 'number', default: 5, describe: 'timed runs per timing case (median reported)' })
     .option('budget-s', { type: 'number', default: 420, describe: 'skip timing cases that would start after this many seconds' })
-    .option('skip', { type: 'string', array: true, default: [] as string[], describe: 'section or check names to skip (e.g. tinyvim_s_pth)' })
+    .option('skip', { type: 'string', array: true, default: [] as string[], describe: 'section or check names to skip (e.g. tiny_backbone_pth)' })
     .strict()
     .fail(failLine)
     .help()

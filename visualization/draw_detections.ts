@@ -2,14 +2,11 @@
 // "label score" caption in a built-in 3x5 pixel font (no font files needed).
 import type { RgbImage } from '../datasets/io/image';
 import type { DetectionResult } from '../structures/results';
+import { labelColor } from './palette';
 
-const PALETTE: [number, number, number][] = [
-  [220, 20, 60], [0, 130, 255], [0, 200, 80], [255, 160, 0], [160, 32, 240], [0, 200, 200], [255, 0, 255], [128, 128, 0],
-  [255, 99, 71], [70, 130, 180], [154, 205, 50], [255, 215, 0], [138, 43, 226], [64, 224, 208], [199, 21, 133], [85, 107, 47],
-];
-
+/** The colour of a class (the project's one palette, visualization/palette). */
 export function classColor(label: number): [number, number, number] {
-  return PALETTE[label % PALETTE.length];
+  return labelColor(label);
 }
 
 // 3x5 glyphs, rows top to bottom, 3 bits per row (MSB = left column).

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from '#platform/fs';
 import { dirname, join } from '#platform/path';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
-import { labelColor } from '../datasets/vis';
+import { labelColor } from './palette';
 import { UserError } from '../core/errors';
 import type { SegResult } from '../structures/results';
 

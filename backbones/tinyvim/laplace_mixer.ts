@@ -5,11 +5,12 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { LayerNorm, silu } from '../../nn/layers';
 import { uniform } from '../../nn/init';
-import { addLean, concatLean, subLean } from '../../nn/fused_ops';
+import { addLean, concatLean, subLean } from '../../ops/fused_ops';
 import { crossMergeNHWC, crossScanNHWC } from '../../ops/cross_scan';
 import { selectiveScan } from '../../ops/selective_scan';
 import { type ConvLike, Conv2dBN, RepDW, RepInception } from './rep_layers';
-import { resizeBilinearTorch, upsampleNearest } from './upsample';
+import { resizeBilinear } from '../../ops/resize';
+import { upsampleNearest } from './upsample';
 
 /** Share of channels sent to the SSM ("low frequency" part), per stage. */
 export const LOW_RATIOS = [1 / 4, 1 / 2, 1 / 2, 3 / 4];
@@ -84,7 +85,7 @@ export class LaplaceMixer extends Module {
       if (pool > 1) {
         const p = tf.avgPool(low, pool, pool, 'valid');
         const res = subLean(low, upsampleNearest(p, pool));
-        lowOut = addLean(resizeBilinearTorch(this.ssm(p), h, w), res);
+        lowOut = addLean(resizeBilinear(this.ssm(p), [h, w]), res);
       } else {
         lowOut = this.ssm(low);
       }

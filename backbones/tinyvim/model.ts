@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { BatchNorm2d, Linear } from '../../nn/layers';
 import { truncNormal } from '../../nn/init';
-import { addLean } from '../../nn/fused_ops';
+import { addLean } from '../../ops/fused_ops';
 import { UserError } from '../../core/errors';
 import { type TinyViMConfig, type TinyViMConfigInput, hasEmbedding, resolveTinyViMConfig, stageBlockKinds } from './config';
 import { type ConvLike, Conv2dBN, FFN, RepDW, convGelu } from './rep_layers';

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { BatchNorm2d, Conv2d, gelu, type Pair } from '../../nn/layers';
-import { addLean, batchNormTrainStep, concatLean } from '../../nn/fused_ops';
+import { addLean, batchNormTrainStep, concatLean } from '../../ops/fused_ops';
 
 /** GELU(m(x)), fusing the BN and GELU of an unfused Conv2d_BN. */
 export function convGelu(m: ConvLike, x: tf.Tensor4D): tf.Tensor4D {

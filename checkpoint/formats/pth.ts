@@ -1,10 +1,13 @@
 // A safe reader of torch.save checkpoints (the zip format of torch >= 1.6).
 //
 // `torch.load` unpickles arbitrary Python: a crafted file can call os.system. This reader interprets
-// the pickle itself and only knows the handful of globals a state_dict needs (the tensor rebuild
-// functions, storage types, OrderedDict). Any other global is rejected at the moment it is named,
-// before anything else happens, with an error naming it. Nothing is ever executed: the allowed
-// globals are implemented here in TypeScript.
+// the pickle itself and only knows the globals a checkpoint's data needs: the tensor rebuild
+// functions, storage types, OrderedDict, and the data-only classes PyTorch's weights_only unpickler
+// allows by default (argparse.Namespace as training scripts save their `args`, numpy scalars and
+// dtypes, _codecs.encode for the bytes inside them). Those become plain data here: a Namespace is a
+// PyObject holding its attribute dict, a numpy scalar a number. Any other global (every callable)
+// is rejected at the moment it is named, before anything else happens, with an error naming it.
+// Nothing is ever executed: the allowed globals are implemented here in TypeScript.
 import { type DType, type RawTensor, decodeRaw } from './safetensors';
 import { ZipArchive } from './zip';
 import { CheckpointError } from '../../core/errors';
@@ -27,13 +30,74 @@ const STORAGE_TYPES: Record<string, DType | 'BF16'> = {
 };
 const ELEM_BYTES: Record<DType | 'BF16', number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-const ALLOWED_FUNCTIONS = ['collections.OrderedDict', 'torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter', 'torch._utils._rebuild_parameter_with_state'];
+const ALLOWED_FUNCTIONS = [
+  'collections.OrderedDict',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+  // Data-only globals (PyTorch's weights_only default allow-list treats them as safe).
+  'argparse.Namespace',
+  'numpy.core.multiarray.scalar',
+  'numpy._core.multiarray.scalar',
+  'numpy.dtype',
+  '_codecs.encode',
+];
+/** numpy >= 1.25 pickles dtypes as instances of numpy.dtypes.<Name>DType (also data only). */
+const NUMPY_DTYPE_CLASS = /^numpy\.dtypes\.[A-Za-z0-9]+DType$/;
 
 /** Every global this reader accepts. */
-export const ALLOWED_GLOBALS: readonly string[] = [...ALLOWED_FUNCTIONS, ...Object.keys(STORAGE_TYPES).map((s) => `torch.${s}`)];
+export const ALLOWED_GLOBALS: readonly string[] = [...ALLOWED_FUNCTIONS, 'numpy.dtypes.*DType', ...Object.keys(STORAGE_TYPES).map((s) => `torch.${s}`)];
 
 class PyGlobal {
   constructor(readonly name: string) {}
+}
+
+/** A data-only Python object (e.g. argparse.Namespace): its class name and its attribute dict. */
+export class PyObject {
+  constructor(
+    readonly cls: string,
+    readonly attrs: Map<unknown, unknown> = new Map(),
+  ) {}
+  /** The attributes as a plain object (string keys only). */
+  toJSON(): Record<string, unknown> {
+    return Object.fromEntries([...this.attrs].filter(([k]) => typeof k === 'string') as [string, unknown][]);
+  }
+}
+
+/** A numpy dtype ('f8', '<i8', ...): only read to decode numpy scalars. */
+class NumpyDType {
+  constructor(readonly str: string) {}
+}
+
+/** numpy.core.multiarray.scalar(dtype, bytes) as a JS number (bigint beyond 2^53 is narrowed). */
+function numpyScalar(dtype: unknown, raw: unknown, fail: (m: string) => never): number | boolean {
+  if (!(dtype instanceof NumpyDType)) return fail('numpy scalar without a dtype');
+  const b = raw instanceof Uint8Array ? raw : typeof raw === 'string' ? Uint8Array.from(raw, (c) => c.charCodeAt(0)) : fail('numpy scalar without bytes');
+  const code = dtype.str.replace(/^[<>=|]/, '');
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const need = (n: number) => (b.byteLength >= n ? true : fail(`numpy scalar of dtype ${dtype.str} has ${b.byteLength} bytes`));
+  switch (code) {
+    case 'f8': return need(8) && dv.getFloat64(0, true);
+    case 'f4': return need(4) && dv.getFloat32(0, true);
+    case 'f2': return need(2) && f16(dv.getUint16(0, true));
+    case 'i8': return need(8) && Number(dv.getBigInt64(0, true));
+    case 'u8': return need(8) && Number(dv.getBigUint64(0, true));
+    case 'i4': return need(4) && dv.getInt32(0, true);
+    case 'u4': return need(4) && dv.getUint32(0, true);
+    case 'i2': return need(2) && dv.getInt16(0, true);
+    case 'u2': return need(2) && dv.getUint16(0, true);
+    case 'i1': return need(1) && dv.getInt8(0);
+    case 'u1': return need(1) && dv.getUint8(0);
+    case 'b1': case '?': return need(1) && dv.getUint8(0) !== 0;
+  }
+  return fail(`numpy scalar of unsupported dtype ${dtype.str}`);
+}
+
+function f16(h: number): number {
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
 }
 class StorageType {
   constructor(
@@ -112,8 +176,9 @@ export function unpickle(data: Uint8Array, persistentLoad: (pid: Value) => Value
     const full = `${module}.${name}`;
     if (module === 'torch' && name in STORAGE_TYPES) return new StorageType(name, STORAGE_TYPES[name]);
     if (ALLOWED_FUNCTIONS.includes(full)) return new PyGlobal(full);
+    if (NUMPY_DTYPE_CLASS.test(full)) return new PyGlobal('numpy.dtype');
     throw new UnsafePickleError(
-      `${source}: refusing to load: the pickle references the global '${full}', which a state_dict checkpoint never needs ` +
+      `${source}: refusing to load: the pickle references the global '${full}', which is not data a checkpoint needs ` +
         `(it could run code under torch.load); allowed globals: ${ALLOWED_GLOBALS.join(', ')}`,
     );
   };
@@ -136,6 +201,18 @@ export function unpickle(data: Uint8Array, persistentLoad: (pid: Value) => Value
       case 'torch._utils._rebuild_parameter':
       case 'torch._utils._rebuild_parameter_with_state':
         return a[0];
+      case 'argparse.Namespace':
+        // Namespace(**kwargs) is pickled as NEWOBJ with no args, then BUILD with the attribute dict.
+        return new PyObject('argparse.Namespace');
+      case 'numpy.dtype':
+        return new NumpyDType(typeof a[0] === 'string' ? a[0] : '');
+      case 'numpy.core.multiarray.scalar':
+      case 'numpy._core.multiarray.scalar':
+        return numpyScalar(a[0], a[1], fail);
+      case '_codecs.encode':
+        // _codecs.encode(text, 'latin1'): how protocol-2 pickles carry bytes.
+        if (typeof a[0] !== 'string') fail('_codecs.encode without a string');
+        return Uint8Array.from(a[0] as string, (c) => c.charCodeAt(0) & 255);
     }
     return fail(`unsupported call ${(fn as PyGlobal).name}`);
   };
@@ -402,11 +479,15 @@ export function unpickle(data: Uint8Array, persistentLoad: (pid: Value) => Value
         break;
       }
       case 0x62: {
-        // BUILD: state of an OrderedDict (state_dict's `_metadata`) is not needed; anything else is refused.
+        // BUILD: a data object's attribute dict is stored; the state of an OrderedDict (state_dict's
+        // `_metadata`) or a numpy dtype (byte order flags) is not needed; anything else is refused.
         const state = pop();
         const obj = top();
-        if (!(obj instanceof Map)) fail('pickle BUILD on an unsupported object');
-        void state;
+        if (obj instanceof PyObject) {
+          const dict = Array.isArray(state) ? state[0] : state; // (dict, slots) or dict
+          if (dict instanceof Map) for (const [k, v] of dict) obj.attrs.set(k, v);
+          else if (dict !== null) fail(`pickle BUILD of ${obj.cls} with a non-dict state`);
+        } else if (!(obj instanceof Map) && !(obj instanceof NumpyDType)) fail('pickle BUILD on an unsupported object');
         break;
       }
       case 0x51: // BINPERSID
@@ -494,6 +575,11 @@ export function readTorchZip(buf: Uint8Array, source = '<buffer>'): TorchCheckpo
   };
   const convert = (v: unknown): unknown => {
     if (v instanceof TensorRef) return materialise(v);
+    if (v instanceof PyObject) {
+      const o = new PyObject(v.cls);
+      for (const [k, x] of v.attrs) o.attrs.set(k, convert(x));
+      return o;
+    }
     if (v instanceof Map) {
       const m = new Map();
       for (const [k, x] of v) m.set(k, convert(x));

@@ -1,16 +1,27 @@
 /**
- * Image decoding to RGB uint8 HWC.
- * - JPEG (and anything else libvips reads) via sharp: measured ~4x faster than the
- *   pure-JS jpeg-js on 640x480 (see docs/datasets.md). EXIF orientation is applied,
- *   as mmcv.imread(flag='color') does (OpenCV applies it unless IGNORE_ORIENTATION).
- * - PNG via pngjs: 8-bit gray, RGB, RGBA (alpha dropped), palette -> RGB.
- * - Label maps: `decodeLabelMap` reads raw indices (gray value, or palette index),
- *   like mmseg's imfrombytes(flag='unchanged', backend='pillow').
+ * Image decoding to RGB uint8 HWC, as mmcv 1.x `imread(flag='color')` with its default backend
+ * (OpenCV 4.x `cv2.imread(IMREAD_COLOR)`, then the BGR->RGB order our pipeline keeps) returns pixels:
+ * stored samples, no colour management.
+ * - PNG: our own decoder of the stored samples (png_samples.ts), then OpenCV's libpng set-up
+ *   (grfmt_png.cpp readData): 16-bit -> high byte (png_set_strip_16), alpha dropped without
+ *   compositing (png_set_strip_alpha), palette -> its RGB entries, 1/2/4-bit gray scaled to 8 bits
+ *   (png_set_expand_gray_1_2_4_to_8), gray replicated to three channels. ICC/gAMA chunks ignored.
+ * - JPEG (and other formats libvips reads) through sharp, kept because it is ~4x faster than a
+ *   pure-JS decoder (docs/datasets.md) and can be told not to colour-manage: `keepIccProfile()`
+ *   leaves embedded ICC profiles unapplied (OpenCV ignores them), and CMYK JPEGs are read as CMYK
+ *   samples (`pipelineColourspace('cmyk')`) and converted with OpenCV's plain formula
+ *   out = k - ((255 - c) * k >> 8) on the stored (Adobe-inverted) samples. EXIF orientation is
+ *   applied, as OpenCV does for IMREAD_COLOR.
+ * - Label maps: `decodeLabelMap` (label_map.ts) reads stored label values, as mmseg does.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
 import { DatasetError } from '../errors';
+import { decodePngSamples, isPng } from './png_samples';
+import { decodeLabelPng, type LabelMap } from './label_map';
+
+export type { LabelMap } from './label_map';
 
 export interface RgbImage {
   data: Uint8Array; // HWC, RGB
@@ -18,115 +29,104 @@ export interface RgbImage {
   width: number;
 }
 
-export interface LabelMap {
-  data: Uint8Array; // HW
-  height: number;
-  width: number;
-}
-
-const PNG_SIG = [0x89, 0x50, 0x4e, 0x47];
-
-function isPng(buf: Uint8Array): boolean {
-  return buf.length > 8 && PNG_SIG.every((b, i) => buf[i] === b);
-}
-
 function readBytes(file: string): Buffer {
   if (!existsSync(file)) throw new DatasetError(file, 'image file not found');
   return readFileSync(file);
 }
 
-interface PngHeader {
-  colorType: number;
-  bitDepth: number;
-  palette: Uint8Array | null; // RGB triplets
-}
-
-/** Reads IHDR and PLTE (pngjs converts palettes to colours; label maps need the indices). */
-function pngHeader(buf: Buffer): PngHeader {
-  let off = 8;
-  let colorType = -1;
-  let bitDepth = 0;
-  let palette: Uint8Array | null = null;
-  while (off + 8 <= buf.length) {
-    const len = buf.readUInt32BE(off);
-    const type = buf.toString('latin1', off + 4, off + 8);
-    if (type === 'IHDR') {
-      bitDepth = buf[off + 16];
-      colorType = buf[off + 17];
-    } else if (type === 'PLTE') {
-      palette = new Uint8Array(buf.subarray(off + 8, off + 8 + len));
-    } else if (type === 'IDAT' || type === 'IEND') break;
-    off += 12 + len;
-  }
-  return { colorType, bitDepth, palette };
-}
-
-function decodePngRgba(buf: Buffer, file: string): PNG {
+/** PNG bytes -> RGB as OpenCV's IMREAD_COLOR gives them (see the module comment). */
+export function decodePng(buf: Buffer, file = '<buffer>'): RgbImage {
+  let png;
   try {
-    return PNG.sync.read(buf);
+    png = decodePngSamples(buf);
   } catch (e) {
     throw new DatasetError(file, `corrupt PNG (${(e as Error).message})`);
   }
-}
-
-export function decodePng(buf: Buffer, file = '<buffer>'): RgbImage {
-  const png = decodePngRgba(buf, file);
-  const { width, height } = png;
-  const src = png.data;
-  const out = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < width * height; i++, j += 4) {
-    out[i * 3] = src[j];
-    out[i * 3 + 1] = src[j + 1];
-    out[i * 3 + 2] = src[j + 2];
+  const { width, height, channels, bitDepth, colorType, data: s } = png;
+  const n = width * height;
+  const out = new Uint8Array(n * 3);
+  const to8 = (v: number) => (bitDepth === 16 ? v >> 8 : bitDepth < 8 ? Math.floor((v * 255) / ((1 << bitDepth) - 1)) : v);
+  if (colorType === 3) {
+    const pal = png.palette!;
+    const entries = pal.length / 3;
+    for (let i = 0; i < n; i++) {
+      const k = s[i];
+      // libpng fills indices beyond the palette with black (png_do_expand_palette).
+      if (k < entries) out.set(pal.subarray(k * 3, k * 3 + 3), i * 3);
+    }
+  } else if (colorType === 0 || colorType === 4) {
+    for (let i = 0; i < n; i++) out.fill(to8(s[i * channels]), i * 3, i * 3 + 3);
+  } else {
+    for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = to8(s[i * channels + c]);
   }
   return { data: out, height, width };
 }
 
-/** Decodes any supported image file to RGB. Errors name the file. */
+/** True when a JPEG carries Adobe's APP14 marker (libjpeg: saw_Adobe_marker; CMYK samples stored inverted). */
+function hasAdobeMarker(buf: Uint8Array): boolean {
+  if (buf[0] !== 0xff || buf[1] !== 0xd8) return false;
+  let p = 2;
+  while (p + 4 <= buf.length && buf[p] === 0xff) {
+    const m = buf[p + 1];
+    if (m === 0xda || m === 0xd9) break;
+    const len = (buf[p + 2] << 8) | buf[p + 3];
+    if (m === 0xee && len >= 7 && String.fromCharCode(...buf.subarray(p + 4, p + 9)) === 'Adobe') return true;
+    p += 2 + len;
+  }
+  return false;
+}
+
+/**
+ * CMYK samples (as libvips hands them: Adobe-inverted files already un-inverted) -> RGB with OpenCV's
+ * icvCvt_CMYK2BGR formula on the samples libjpeg returns (the stored, for Adobe files inverted, ones).
+ */
+function cmykToRgb(cmyk: Uint8Array, n: number, vipsInverted: boolean): Uint8Array {
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const st = (c: number) => (vipsInverted ? 255 - cmyk[i * 4 + c] : cmyk[i * 4 + c]);
+    const k = st(3);
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = k - (((255 - st(c)) * k) >> 8);
+  }
+  return out;
+}
+
+/** Decodes any supported image file to RGB as mmcv.imread(flag='color') (OpenCV) does. Errors name the file. */
 export async function decodeImage(file: string): Promise<RgbImage> {
   const buf = readBytes(file);
   if (isPng(buf)) return decodePng(buf, file);
   try {
-    const { data, info } = await sharp(buf, { failOn: 'error' })
-      .rotate() // EXIF orientation, as mmcv's default 'color' flag
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width };
+    const meta = await sharp(buf, { failOn: 'error' }).metadata();
+    // keepIccProfile: do not transform by an embedded profile (OpenCV ignores profiles).
+    const base = sharp(buf, { failOn: 'error' }).rotate().keepIccProfile();
+    if (meta.space === 'cmyk') {
+      const { data, info } = await base.pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
+      if (info.channels !== 4) throw new Error(`unexpected ${info.channels} channels for CMYK`);
+      // libvips inverts CMYK samples of files with Adobe's marker (as Photoshop/PIL write them).
+      const rgb = cmykToRgb(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width * info.height, hasAdobeMarker(buf));
+      return { data: rgb, height: info.height, width: info.width };
+    }
+    const { data, info } = await base.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const src = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    if (info.channels === 3) return { data: src, height: info.height, width: info.width };
+    if (info.channels === 1) {
+      const out = new Uint8Array(src.length * 3);
+      for (let i = 0; i < src.length; i++) out.fill(src[i], i * 3, i * 3 + 3);
+      return { data: out, height: info.height, width: info.width };
+    }
+    throw new Error(`unexpected ${info.channels} channels`);
   } catch (e) {
     throw new DatasetError(file, `corrupt or unsupported image (${(e as Error).message})`);
   }
 }
 
-/** Reads a PNG label map as raw 8-bit indices (gray value or palette index). */
+/** Reads a PNG label map as stored label values (label_map.ts; mmseg's 'unchanged' PIL read). */
 export function decodeLabelMap(file: string): LabelMap {
   const buf = readBytes(file);
-  if (!isPng(buf)) throw new DatasetError(file, 'label map must be a PNG');
-  const hdr = pngHeader(buf);
-  if (hdr.bitDepth > 8) throw new DatasetError(file, `label map must be 8-bit (found ${hdr.bitDepth}-bit)`);
-  if (hdr.colorType !== 0 && hdr.colorType !== 3)
-    throw new DatasetError(file, `label map must be 8-bit gray or palette PNG (found colour type ${hdr.colorType})`);
-  const png = decodePngRgba(buf, file);
-  const n = png.width * png.height;
-  const out = new Uint8Array(n);
-  const src = png.data;
-  if (hdr.colorType === 0) {
-    for (let i = 0; i < n; i++) out[i] = src[i * 4];
-  } else {
-    // Map colours back to the first palette index having that colour.
-    const pal = hdr.palette ?? new Uint8Array(0);
-    const lut = new Map<number, number>();
-    for (let k = pal.length / 3 - 1; k >= 0; k--) lut.set((pal[k * 3] << 16) | (pal[k * 3 + 1] << 8) | pal[k * 3 + 2], k);
-    for (let i = 0; i < n; i++) {
-      const key = (src[i * 4] << 16) | (src[i * 4 + 1] << 8) | src[i * 4 + 2];
-      const idx = lut.get(key);
-      if (idx === undefined) throw new DatasetError(file, 'palette PNG pixel has no palette entry');
-      out[i] = idx;
-    }
+  try {
+    return decodeLabelPng(buf);
+  } catch (e) {
+    throw new DatasetError(file, (e as Error).message);
   }
-  return { data: out, height: png.height, width: png.width };
 }
 
 /** Encodes RGB uint8 HWC to JPEG (quality 90 by default). */

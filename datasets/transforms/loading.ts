@@ -9,6 +9,11 @@ export interface LoadImageFromFileConfig {
   type: 'LoadImageFromFile';
   /** mmcv's to_float32: only changes the dtype; we keep uint8 until Normalize either way. */
   to_float32?: boolean;
+  /** mmdet/mmseg signature fields, accepted with the reproduced mode only (see datasets/pipeline.ts). */
+  color_type?: 'color';
+  channel_order?: 'bgr';
+  imdecode_backend?: 'cv2';
+  file_client_args?: { backend: 'disk' };
 }
 
 export class LoadImageFromFile implements Transform {
@@ -41,9 +46,16 @@ export interface LoadAnnotationsConfig {
   with_label?: boolean; // detection, default true
   with_mask?: boolean; // detection, default false (mmdet)
   with_seg?: boolean; // load the semantic label map; default true for segmentation datasets
-  /** 0 -> 255, k -> k-1 (ADE20K). Defaults to the dataset's reduce_zero_label. */
+  /** 0 -> 255, k -> k-1 (ADE20K). Default false, as mmseg 0.30 (the dataset's flag is for evaluation). */
   reduce_zero_label?: boolean;
+  /** mmdet/mmseg signature fields, accepted with the reproduced mode only (see datasets/pipeline.ts). */
+  poly2mask?: true;
+  denorm_bbox?: false;
+  imdecode_backend?: 'pillow';
+  file_client_args?: { backend: 'disk' };
 }
+
+let warnedReduce = false;
 
 export class LoadAnnotations implements Transform {
   readonly type = 'LoadAnnotations';
@@ -87,7 +99,16 @@ export class LoadAnnotations implements Transform {
     if (s.img !== undefined && (map.height !== s.height || map.width !== s.width))
       throw new DatasetError(file, `label map is ${map.height}x${map.width} but its image is ${s.height}x${s.width} (HxW)`);
     const seg = map.data;
-    const reduce = this.cfg.reduce_zero_label ?? s.raw.reduce_zero_label ?? false;
+    // mmseg 0.30: LoadAnnotations(reduce_zero_label=False) acts on its own flag only; the dataset's flag
+    // is for evaluation. A mismatch (dataset True, transform unset) is what mmseg does too; say so once.
+    const reduce = this.cfg.reduce_zero_label ?? false;
+    if (this.cfg.reduce_zero_label === undefined && s.raw.reduce_zero_label && !warnedReduce) {
+      warnedReduce = true;
+      console.warn(
+        'warning: LoadAnnotations has no reduce_zero_label, so labels are read as stored (mmseg 0.30 default False) although the dataset ' +
+          'sets reduce_zero_label=True for evaluation; add reduce_zero_label=True to LoadAnnotations as mmseg\'s ADE20K config does',
+      );
+    }
     if (reduce) {
       // mmseg: 0 -> 255, then every label -1 (255 - 1 = 254 back to 255).
       for (let i = 0; i < seg.length; i++) {

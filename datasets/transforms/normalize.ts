@@ -22,15 +22,18 @@ export class Normalize implements Transform {
     const toRgb = this.cfg.to_rgb !== false;
     const want = toRgb ? 'rgb' : 'bgr';
     const swap = s.channel_order !== want;
-    const [m0, m1, m2] = this.cfg.mean;
-    const [i0, i1, i2] = this.cfg.std.map((v) => 1 / v);
+    // mmcv imnormalize_: cv2.subtract(img, mean) then cv2.multiply(img, 1 / std) on float32; OpenCV
+    // converts the scalars to float32 and rounds each operation to float32, so do we.
+    const fr = Math.fround;
+    const [m0, m1, m2] = this.cfg.mean.map((v) => fr(v));
+    const [i0, i1, i2] = this.cfg.std.map((v) => fr(1 / v));
     const out = new Float32Array(img.length);
     for (let p = 0; p < img.length; p += 3) {
       const c0 = swap ? img[p + 2] : img[p];
       const c2 = swap ? img[p] : img[p + 2];
-      out[p] = (c0 - m0) * i0;
-      out[p + 1] = (img[p + 1] - m1) * i1;
-      out[p + 2] = (c2 - m2) * i2;
+      out[p] = fr(c0 - m0) * i0;
+      out[p + 1] = fr(img[p + 1] - m1) * i1;
+      out[p + 2] = fr(c2 - m2) * i2;
     }
     s.img = out;
     s.channel_order = want;

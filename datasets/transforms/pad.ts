@@ -1,4 +1,11 @@
-/** Pad bottom/right to a fixed size or a multiple of size_divisor (image pad_val, masks 0, label map seg_pad_val). */
+/**
+ * Pad (mmdet 2.28 / mmseg 0.30) bottom/right: to `size` (h, w), to a multiple of `size_divisor`, or
+ * (mmdet) to a square of the longer side (`pad_to_square`, then size_divisor if given). With `size`
+ * smaller than the image on a side, that side is left as is (mmcv.impad >= 1.5: pad = max(size - side, 0)).
+ * pad_val: a number (mmseg; masks 0) or mmdet's {img, masks, seg}; seg_pad_val (mmseg) default 255.
+ * Pipeline padding is part of the input the model sees: img_shape keeps the valid area, pad_shape
+ * the padded array (collate adds batch padding separately).
+ */
 import { padPixels } from '../imgops';
 import type { PipelineState } from '../types';
 import { need, type Transform } from './base';
@@ -7,15 +14,18 @@ export interface PadConfig {
   type: 'Pad';
   size?: [number, number]; // (h, w)
   size_divisor?: number;
-  pad_val?: number; // default 0
+  pad_to_square?: boolean; // mmdet
+  pad_val?: number | { img?: number; masks?: number; seg?: number }; // default 0 (mmdet dict: img 0, masks 0, seg 255)
   seg_pad_val?: number; // default 255
 }
 
 export class Pad implements Transform {
   readonly type = 'Pad';
   constructor(readonly cfg: PadConfig) {
-    if ((cfg.size === undefined) === (cfg.size_divisor === undefined))
-      throw new Error('Pad: give exactly one of size or size_divisor');
+    if (cfg.pad_to_square) {
+      if (cfg.size !== undefined) throw new Error('Pad: the size is None when pad_to_square is True (mmdet)');
+    } else if ((cfg.size === undefined) === (cfg.size_divisor === undefined))
+      throw new Error('Pad: give exactly one of size or size_divisor (or pad_to_square)');
   }
 
   apply(s: PipelineState): PipelineState {
@@ -24,17 +34,28 @@ export class Pad implements Transform {
     let nh: number;
     let nw: number;
     if (this.cfg.size) {
-      // mmcv.impad with a shape smaller than the image raises; so do we.
-      [nh, nw] = this.cfg.size;
-      if (nh < h || nw < w) throw new Error(`Pad: image ${h}x${w} is larger than pad size ${nh}x${nw} (${s.raw.filename})`);
+      // mmcv.impad(shape=size) >= 1.5: a side already larger than the size is not padded (nor cropped).
+      nh = Math.max(this.cfg.size[0], h);
+      nw = Math.max(this.cfg.size[1], w);
+    } else if (this.cfg.pad_to_square) {
+      nh = nw = Math.max(h, w);
     } else {
-      const d = this.cfg.size_divisor as number;
-      nh = Math.ceil(h / d) * d;
-      nw = Math.ceil(w / d) * d;
+      nh = h;
+      nw = w;
     }
-    s.img = padPixels(img, h, w, 3, nh, nw, this.cfg.pad_val ?? 0);
-    if (s.gt_masks) s.gt_masks = s.gt_masks.map((m) => padPixels(m, h, w, 1, nh, nw, 0));
-    if (s.gt_semantic_seg) s.gt_semantic_seg = padPixels(s.gt_semantic_seg, h, w, 1, nh, nw, this.cfg.seg_pad_val ?? 255);
+    const d = this.cfg.size_divisor;
+    if (d !== undefined) {
+      // mmcv.impad_to_multiple (after pad_to_square's square size when both are given).
+      nh = Math.ceil(nh / d) * d;
+      nw = Math.ceil(nw / d) * d;
+    }
+    const pv = this.cfg.pad_val;
+    const imgVal = typeof pv === 'object' ? (pv.img ?? 0) : (pv ?? 0);
+    const maskVal = typeof pv === 'object' ? (pv.masks ?? 0) : 0;
+    const segVal = typeof pv === 'object' ? (pv.seg ?? this.cfg.seg_pad_val ?? 255) : (this.cfg.seg_pad_val ?? 255);
+    s.img = padPixels(img, h, w, 3, nh, nw, imgVal);
+    if (s.gt_masks) s.gt_masks = s.gt_masks.map((m) => padPixels(m, h, w, 1, nh, nw, maskVal));
+    if (s.gt_semantic_seg) s.gt_semantic_seg = padPixels(s.gt_semantic_seg, h, w, 1, nh, nw, segVal);
     // img_shape keeps the valid area; pad_shape is the array size.
     s.height = nh;
     s.width = nw;

@@ -4,6 +4,7 @@
  * brightness (+U(-32,32)) -> [mode 1: contrast (xU(0.5,1.5))] -> saturation (S channel
  * xU(0.5,1.5) in 8-bit HSV) -> hue (H + randint(-18,18) mod 180) -> [mode 0: contrast].
  * The draw order matches the reference so a shared stream gives the same choices.
+ * HSV->RGB truncates as OpenCV 4.x's 8-bit SIMD path does (hsv.ts; bit-exact on the field case).
  */
 import type { Rng } from '../../core/rng';
 import type { PipelineState } from '../types';
@@ -56,13 +57,13 @@ export class PhotoMetricDistortion implements Transform {
     if (rng.int(0, 2)) {
       rgbToHsv(img);
       convertU8(img, rng.uniform(sl, su), 0, 1);
-      hsvToRgb(img);
+      hsvToRgb(img, s.width);
     }
     if (rng.int(0, 2)) {
       rgbToHsv(img);
       const d = rng.int(-hd, hd);
       for (let p = 0; p < img.length; p += 3) img[p] = (((img[p] + d) % 180) + 180) % 180;
-      hsvToRgb(img);
+      hsvToRgb(img, s.width);
     }
     if (mode === 0) contrast();
     s.img = img;

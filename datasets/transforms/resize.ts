@@ -1,7 +1,13 @@
 /**
- * Resize (mmdet/mmseg) and AlignResize (TinyViM/PVT test-time).
+ * Resize (mmdet 2.28 / mmseg 0.30) and AlignResize (TinyViM/PVT test-time).
+ * Target scale (_random_scale): ratio_range with img_scale: img_scale[0] * U(ratio_range); ratio_range
+ * without img_scale (mmseg mode 1): the image's own (w, h) * ratio; one img_scale: it; several:
+ * multiscale_mode 'range' (long/short edges drawn) or 'value' (one picked).
  * keep_ratio follows mmcv.imrescale: factor = min(max(scale)/max(h,w), min(scale)/min(h,w)),
- * new size = int(w*f + 0.5), int(h*f + 0.5). The image is bilinear, masks and label maps nearest.
+ * new size = int(w*f + 0.5), int(h*f + 0.5); mmseg's min_size first raises the scale's short side to
+ * min_size (scale becomes (short*h/w, short) or (short, short*w/h)). keep_ratio false: cv2.resize to scale.
+ * The image is bilinear, masks and label maps nearest (cv2 rules, imgops.ts). backend: only 'cv2'
+ * (mmcv's default; 'pillow' resampling is not reproduced and is refused by the config check).
  */
 import type { Rng } from '../../core/rng';
 import { resizeBilinear, resizeNearest } from '../imgops';
@@ -18,6 +24,9 @@ export interface ResizeConfig {
   ratio_range?: Pair; // mmseg: scale = int(img_scale * U(ratio_range))
   multiscale_mode?: 'range' | 'value'; // several img_scale entries
   bbox_clip_border?: boolean; // default true
+  min_size?: number; // mmseg: keep_ratio's short side at least this
+  backend?: 'cv2';
+  override?: boolean; // mmdet: only matters when a scale is already set (not by our pipelines)
 }
 
 export interface AlignResizeConfig {
@@ -35,15 +44,26 @@ export function rescaleSize(w: number, h: number, scale: Pair): { nw: number; nh
   return { nw: Math.trunc(w * factor + 0.5), nh: Math.trunc(h * factor + 0.5), factor };
 }
 
-/** Picks the target scale as mmdet/mmseg Resize._random_scale does. */
-export function chooseScale(cfg: ResizeConfig, rng: Rng): Pair {
-  const scales: Pair[] = cfg.img_scale === undefined ? [] : Array.isArray(cfg.img_scale[0]) ? (cfg.img_scale as Pair[]) : [cfg.img_scale as Pair];
-  if (scales.length === 0) throw new Error('Resize: img_scale is required');
+/** The img_scale entries of a Resize config (none when img_scale is absent). */
+function scalesOf(cfg: ResizeConfig): Pair[] {
+  return cfg.img_scale === undefined ? [] : Array.isArray(cfg.img_scale[0]) ? (cfg.img_scale as Pair[]) : [cfg.img_scale as Pair];
+}
+
+/**
+ * Picks the target scale as mmdet/mmseg Resize._random_scale does; `imageWH` is the current image
+ * (w, h), used by mmseg's mode without img_scale.
+ */
+export function chooseScale(cfg: ResizeConfig, rng: Rng, imageWH?: Pair): Pair {
+  const scales = scalesOf(cfg);
   if (cfg.ratio_range) {
+    // random_sample_ratio: int(base * ratio) per side, one ratio for both.
+    const base = scales.length ? scales[0] : imageWH;
+    if (!base) throw new Error('Resize: ratio_range without img_scale needs the image size');
     const [lo, hi] = cfg.ratio_range;
     const ratio = rng.next() * (hi - lo) + lo;
-    return [Math.trunc(scales[0][0] * ratio), Math.trunc(scales[0][1] * ratio)];
+    return [Math.trunc(base[0] * ratio), Math.trunc(base[1] * ratio)];
   }
+  if (scales.length === 0) throw new Error('Resize: img_scale is required unless ratio_range is given (mmseg scales the image itself then)');
   if (scales.length === 1) return scales[0];
   if ((cfg.multiscale_mode ?? 'range') === 'range') {
     const longs = scales.map((s) => Math.max(...s));
@@ -94,15 +114,28 @@ export function resizeState(s: PipelineState, nh: number, nw: number, clip: bool
 
 export class Resize implements Transform {
   readonly type = 'Resize';
-  constructor(readonly cfg: ResizeConfig) {}
+  constructor(readonly cfg: ResizeConfig) {
+    const scales = scalesOf(cfg);
+    if (scales.length === 0 && !cfg.ratio_range) throw new Error('img_scale is required unless ratio_range is given (mmseg then scales the image itself)');
+    if (cfg.ratio_range && scales.length > 1) throw new Error('ratio_range takes one img_scale (mmdet/mmseg assert len(img_scale) == 1)');
+    if (cfg.min_size !== undefined && cfg.keep_ratio === false) throw new Error('min_size applies with keep_ratio only (mmseg)');
+  }
 
   apply(s: PipelineState, rng: Rng): PipelineState {
-    const scale = chooseScale(this.cfg, rng);
+    let scale = chooseScale(this.cfg, rng, [s.width, s.height]);
     s.scale = scale;
     let nh: number;
     let nw: number;
-    if (this.cfg.keep_ratio !== false) ({ nh, nw } = rescaleSize(s.width, s.height, scale));
-    else [nw, nh] = scale;
+    if (this.cfg.keep_ratio !== false) {
+      const ms = this.cfg.min_size;
+      if (ms !== undefined) {
+        // mmseg _resize_img: the scale's short side raised to min_size, long side in the image's ratio.
+        const short = Math.min(scale[0], scale[1]) < ms ? ms : Math.min(scale[0], scale[1]);
+        const { width: w, height: h } = s;
+        scale = h > w ? [(short * h) / w, short] : [short, (short * w) / h];
+      }
+      ({ nh, nw } = rescaleSize(s.width, s.height, scale));
+    } else [nw, nh] = scale;
     resizeState(s, nh, nw, this.cfg.bbox_clip_border !== false, this.type);
     return s;
   }

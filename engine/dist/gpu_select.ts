@@ -71,8 +71,10 @@ export function selectGpuForRank(localRank: number, localSize: number, env: Node
 }
 
 /** Whether Mesa's device-select layer is installed (without it DRI_PRIME does not reach Vulkan). */
-export function hasMesaDeviceSelect(): boolean {
-  return ['/usr/share/vulkan/implicit_layer.d', '/etc/vulkan/implicit_layer.d'].some(
+export function hasMesaDeviceSelect(env: NodeJS.ProcessEnv = process.env): boolean {
+  // The Vulkan loader searches XDG_DATA_DIRS/vulkan/implicit_layer.d too (tools/devpack_dist.sh puts the layer there).
+  const xdg = (env.XDG_DATA_DIRS ?? '').split(':').filter(Boolean).map((d) => `${d}/vulkan/implicit_layer.d`);
+  return [...xdg, '/usr/share/vulkan/implicit_layer.d', '/etc/vulkan/implicit_layer.d'].some(
     (d) => existsSync(d) && readdirSync(d).some((f) => /MESA_device_select/i.test(f)),
   );
 }

@@ -7,10 +7,10 @@
 // max_per_img, then masks for the kept boxes pasted into the original image and thresholded.
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
-import { DeltaXYWHBBoxCoder } from '../bbox/delta_xywh_coder';
-import { MaxIoUAssigner } from '../bbox/max_iou_assigner';
-import { RandomSampler } from '../bbox/random_sampler';
-import { maskTargets } from '../mask/mask_target';
+import { DeltaXYWHBBoxCoder } from '../../task_modules/delta_xywh_coder';
+import { MaxIoUAssigner } from '../../task_modules/max_iou_assigner';
+import { RandomSampler } from '../../task_modules/random_sampler';
+import { maskTargets } from '../../task_modules/mask_target';
 import { batchedNms } from '../../ops/nms';
 import { pasteMask } from '../../ops/paste_mask';
 import { accuracy, bceWithLogits, l1Loss, softmaxCrossEntropy } from '../losses';
@@ -91,8 +91,8 @@ export class StandardRoIHead extends Module {
     const posRois: number[] = [];
     const maskTargetParts: Float32Array[] = [];
     gts.forEach((gt, i) => {
-      const assign = assigner.assign(proposals[i].boxes, gt.bboxes, gt.ignore, gt.labels);
-      const res = sampler.sample(assign, proposals[i].boxes, gt.bboxes, gt.labels, rng);
+      const assign = assigner.assign(proposals[i].bboxes, gt.bboxes, gt.ignore, gt.labels);
+      const res = sampler.sample(assign, proposals[i].bboxes, gt.bboxes, gt.labels, rng);
       const np = res.posInds.length;
       for (let k = 0; k < np; k++) {
         const b = res.posBboxes.subarray(k * 4, k * 4 + 4);
@@ -161,7 +161,7 @@ export class StandardRoIHead extends Module {
     proposals.forEach((p, i) => {
       const n = p.scores.length;
       counts.push(n);
-      for (let j = 0; j < n; j++) roiList.push(i, p.boxes[j * 4], p.boxes[j * 4 + 1], p.boxes[j * 4 + 2], p.boxes[j * 4 + 3]);
+      for (let j = 0; j < n; j++) roiList.push(i, p.bboxes[j * 4], p.bboxes[j * 4 + 1], p.bboxes[j * 4 + 2], p.bboxes[j * 4 + 3]);
     });
     const rois = Float32Array.from(roiList);
     const total = counts.reduce((a, b) => a + b, 0);

@@ -7,10 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { Conv2d } from '../../nn/layers';
 import { normal } from '../../nn/init';
-import { AnchorGenerator } from '../bbox/anchor_generator';
-import { DeltaXYWHBBoxCoder } from '../bbox/delta_xywh_coder';
-import { MaxIoUAssigner } from '../bbox/max_iou_assigner';
-import { RandomSampler } from '../bbox/random_sampler';
+import { AnchorGenerator } from '../../task_modules/anchor_generator';
+import { DeltaXYWHBBoxCoder } from '../../task_modules/delta_xywh_coder';
+import { MaxIoUAssigner } from '../../task_modules/max_iou_assigner';
+import { RandomSampler } from '../../task_modules/random_sampler';
 import { batchedNms } from '../../ops/nms';
 import { l1Loss, sigmoidCrossEntropy } from '../losses';
 import type { AssignerCfg, ImageInfo, ProposalCfg, SamplerCfg } from '../types';
@@ -36,9 +36,9 @@ export interface RpnOutputs {
   reg: tf.Tensor4D[];
 }
 
-/** Proposals of one image: boxes [P*4] (x1,y1,x2,y2 in the resized image) and objectness scores. */
+/** Proposals of one image: bboxes [P*4] (x1,y1,x2,y2 in the resized image) and objectness scores. */
 export interface Proposals {
-  boxes: Float32Array;
+  bboxes: Float32Array;
   scores: Float32Array;
 }
 
@@ -242,5 +242,5 @@ function filterAndNms(boxes: Float32Array, scores: Float32Array, levels: Int32Ar
     ob.set(b.subarray(k * 4, k * 4 + 4), j * 4);
     os[j] = s[k];
   });
-  return { boxes: ob, scores: os };
+  return { bboxes: ob, scores: os };
 }

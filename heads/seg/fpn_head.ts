@@ -8,7 +8,7 @@ import { Conv2d } from '../../nn/layers';
 import { normal, uniform } from '../../nn/init';
 import { ConvModule, type NormCfg } from '../../nn/conv_module';
 import { ConfigError } from '../../core/errors';
-import { resizeBilinear } from './resize';
+import { resizeBilinear } from '../../ops/resize';
 
 export interface FPNHeadOptions {
   in_channels: number[];

@@ -2,7 +2,7 @@
 //
 // Algorithm: one compute dispatch per parameter; each invocation walks the parameter's elements with a
 // grid stride and updates parameter and optimizer state in place (read_write storage bindings), the
-// statements of adamwElement / sgdElement in f32. All per-parameter scalars (lr, decay, bias
+// statements of adamwUpdate / sgdUpdate in f32. All per-parameter scalars (lr, decay, bias
 // corrections) of one optimizer step go into ONE uniform buffer (a 256-byte-aligned record per
 // parameter, bound at its offset), written with one queue.writeBuffer per step: no scalar tensors,
 // no per-op uploads.
@@ -60,7 +60,7 @@ struct Hyper {
   h0 : f32, h1 : f32, h2 : f32, h3 : f32, h4 : f32, h5 : f32, h6 : f32, h7 : f32,
 };`;
 
-/** AdamW: the statements of adamwElement (ops/optimizer_update.ts); h0 = hasDecay ... h7 = lr / bc1. */
+/** AdamW: the statements of adamwUpdate (ops/optimizer_update.ts); h0 = hasDecay ... h7 = lr / bc1. */
 const ADAMW_WGSL = `${HYPER_STRUCT}
 @group(0) @binding(0) var<storage, read_write> P : array<f32>;
 @group(0) @binding(1) var<storage, read_write> M : array<f32>;
@@ -87,7 +87,7 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
   }
 }`;
 
-/** SGD: the statements of sgdElement; h0 = hasWd, h1 = wd, h2 = lr, h3 = momentum, h4 = 1 - dampening, h5 = first step. */
+/** SGD: the statements of sgdUpdate; h0 = hasWd, h1 = wd, h2 = lr, h3 = momentum, h4 = 1 - dampening, h5 = first step. */
 function sgdWgsl(flags: SgdFlags): string {
   const momentum = flags.momentum
     ? `

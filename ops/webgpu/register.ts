@@ -6,6 +6,7 @@
 // AddN, whose replacement is a fix, not a speed-up): the "before" side of a benchmark.
 import * as tf from '@tensorflow/tfjs';
 import { registerWebgpuAddN } from './add_n';
+import { registerWebgpuBnGelu } from './bn_gelu_webgpu';
 import { columnReduceWebgpu, coversFullReduction, coversReduction, fullReduceWebgpu } from './column_reduce';
 import { conv2DBackpropFilterWebgpu } from './conv2d_filter_grad';
 import { depthwiseConv2dNativeBackpropFilterWebgpu } from './depthwise_filter_grad';
@@ -56,6 +57,9 @@ export function registerWebgpuKernels(opts: { keepTfjs?: boolean } = {}): void {
   // Conv2DBackpropInput: tfjs's implicit-GEMM program (Conv2DDerInputMMProgram) instead of its
   // default per-element loop; it matches the cpu backend on the shapes of test/webgpu_kernels.test.ts.
   tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', false);
+  // Fused BatchNorm-train/GELU kernels (new names; nn/fused_ops.ts uses them when registered).
+  // TVD_FUSED_BN_GELU=0 keeps the composites (the "before" side of a dispatch count or benchmark).
+  if (process.env?.TVD_FUSED_BN_GELU !== '0') registerWebgpuBnGelu();
   for (const [name, ours] of Object.entries(OURS)) {
     if (originals.has(name)) continue;
     const original = tf.getKernel(name, 'webgpu');

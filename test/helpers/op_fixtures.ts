@@ -1,4 +1,4 @@
-// Loader for ../shared/fixtures/ops (format: /work/shared/fixtures/ops/README.md). A missing file throws,
+// Loader for test/fixtures/ops (format: test/fixtures/ops/README.md). A missing file throws,
 // so the test that needs it fails instead of skipping.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,11 +13,9 @@ export interface FixtureTensor {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Candidate locations of the shared op fixtures (repo-relative ../shared, then the absolute path). */
+/** The op fixtures inside the repository (test/fixtures/ops). */
 function fixtureDir(): string {
-  const cands = [resolve(here, '../../../shared/fixtures/ops'), '/work/shared/fixtures/ops'];
-  for (const c of cands) if (existsSync(c)) return c;
-  throw new Error(`op fixtures not found (looked in ${cands.join(', ')})`);
+  return resolve(here, '../fixtures/ops');
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

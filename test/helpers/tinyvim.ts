@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type RawTensor, readSafetensors } from '../../checkpoint/formats/safetensors';
 
-export const FIXTURES = new URL('../../../shared/fixtures/tinyvim/', import.meta.url).pathname;
+/** test/fixtures/tinyvim (copied from the project's shared fixtures; provenance in its README). */
+export const FIXTURES = new URL('../fixtures/tinyvim/', import.meta.url).pathname;
 
 /** Reads a fixture; a missing fixture fails the test (never skips). */
 export function fixture(name: string): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {

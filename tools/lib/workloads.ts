@@ -2,7 +2,7 @@
 // detector|segmentor` and `tools/benchmark profile` measure exactly the same work:
 //   backbone   a TinyViM (random weights): forward in eval mode (fork_feat outputs or logits), or a
 //              train step = forward in train mode + backward of the sum of all outputs (no optimizer;
-//              the PyTorch anchor in ../shared/notes/pytorch_tinyvim_speed.md does the same);
+//              the PyTorch anchor in the project notes pytorch_tinyvim_speed.md does the same);
 //   detector   a Mask R-CNN config: training step (prepareTrain + forward + backward + the config's
 //              optimizer) or single-image inference;
 //   segmentor  an EncoderDecoder config: training step or whole-image inference (argmax map).
@@ -18,7 +18,7 @@ import { MaskRCNN } from '../../models/mask_rcnn';
 import type { EncoderDecoder } from '../../models/encoder_decoder';
 import '../../models/mask_rcnn_builder';
 import '../../datasets/register';
-import { importRegistrations } from '../train_common';
+import { importRegistrations } from './cli';
 import { tinyvimConfigFromArgs } from '../get_flops_common';
 import type { Workload } from './bench';
 
