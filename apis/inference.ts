@@ -195,7 +195,7 @@ export async function inferenceDetector(det: Detector, input: ImageInput): Promi
 /** The label map of one image at its original size (row-major HxW class indices). */
 export async function inferenceSegmentor(seg: Segmentor, input: ImageInput): Promise<SegResult> {
   const batch = await runPipeline<SegBatch>(seg, input, 'seg');
-  const out = await seg.model.predictAsync(batch);
+  const out = await seg.model.predict(batch);
   return out[0];
 }
 

@@ -49,6 +49,8 @@ export const lrConfigSchema = s.oneOf(
     step: s.object({ ...warmupFields, step: s.union(s.int({ min: 1 }), s.array(s.int({ min: 0 }))), gamma: s.number({ min: 0 }).optional(), min_lr: s.number({ min: 0 }).nullable().optional() }),
     poly: s.object({ ...warmupFields, power: s.number({ min: 0 }).optional(), min_lr: s.number({ min: 0 }).optional() }),
     fixed: s.object({ ...warmupFields }),
+    /** mmcv CosineAnnealingLrUpdaterHook: target + (base - target) * (1 + cos(pi * progress / max)) / 2. */
+    CosineAnnealing: s.object({ ...warmupFields, min_lr: s.number({ min: 0 }).optional(), min_lr_ratio: s.number({ min: 0, max: 1 }).optional() }),
   },
   'lr schedule',
 );
@@ -67,6 +69,9 @@ export const rootSchema = s.object({
   data: s.object({
     samples_per_gpu: s.int({ min: 1 }),
     workers_per_gpu: s.int({ min: 0 }),
+    /** mmdet 2.x val_dataloader / test_dataloader: test-time batch size (default 1) and workers. */
+    val_dataloader: s.object({ samples_per_gpu: s.int({ min: 1 }).optional(), workers_per_gpu: s.int({ min: 0 }).optional() }).optional(),
+    test_dataloader: s.object({ samples_per_gpu: s.int({ min: 1 }).optional(), workers_per_gpu: s.int({ min: 0 }).optional() }).optional(),
     train: DATASETS.schema(),
     val: DATASETS.schema().optional(),
     test: DATASETS.schema().optional(),

@@ -11,6 +11,8 @@ import { DataLoader } from './loader';
 import type { Batch } from './types';
 // The evaluators the dataset types below name.
 import '../evaluation/evaluators';
+// Classification datasets (ImageNet) register themselves.
+import './classification/register';
 
 /** A RawDataset as the engine sees it: length + loader, and the evaluator type that scores it. */
 export class LoadableDataset implements BuiltDataset<Batch> {

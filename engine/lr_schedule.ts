@@ -3,6 +3,8 @@
 //          clamped below by min_lr if given
 //   poly:  lr = (base - min_lr) * (1 - progress / max_progress)^power + min_lr
 //   fixed: lr = base
+//   CosineAnnealing: lr = target + (base - target) * (1 + cos(pi * progress / max_progress)) / 2,
+//          target = min_lr, else base * min_lr_ratio, else 0
 // where progress is the epoch (by_epoch, the default) or the iteration. Warmup (by iteration) then
 // scales the regular lr for iterations cur < warmup_iters:
 //   linear:   lr = regular * (1 - (1 - cur / warmup_iters) * (1 - warmup_ratio))
@@ -67,6 +69,12 @@ export class LrSchedule {
         const power = cfg.power ?? 1;
         const minLr = cfg.min_lr ?? 0;
         return (base - minLr) * (1 - progress / max) ** power + minLr;
+      }
+      case 'CosineAnnealing': {
+        // mmcv annealing_cos; the target is min_lr, else base * min_lr_ratio, else 0.
+        const max = this.byEpoch ? this.length.maxEpochs : this.length.maxIters;
+        const target = cfg.min_lr ?? base * (cfg.min_lr_ratio ?? 0);
+        return target + ((base - target) * (1 + Math.cos((Math.PI * progress) / max))) / 2;
       }
     }
   }

@@ -9,6 +9,7 @@ import type { BuiltDataset, DataLoader, TrainableModel } from '../core/registry'
 import { type CheckpointMeta, loadOptimizerState, loadStateDict, readCheckpoint, saveCheckpoint } from '../checkpoint';
 import { updateLink } from './checkpoint';
 import { buildEvaluator, disposeBatch, evalLoader, inferenceOnDataset } from './evaluate';
+import { testLoaderOptions } from './test_loader';
 import { CheckpointHook } from './hooks/checkpoint_hook';
 import { EvalHook } from './hooks/eval_hook';
 import type { Hook, IterOutputs } from './hooks/hook';
@@ -173,7 +174,7 @@ export class Runner {
     if (!val) throw new TrainingStopped('evaluation is configured but data.val is not set');
     const evaluator = buildEvaluator(this.opts.cfg, val, metric);
     if (this.opts.dist) return this.opts.dist.evaluate(this.opts.model, val, evaluator, { workers: this.opts.cfg.data.workers_per_gpu });
-    const { metrics } = await inferenceOnDataset(this.opts.model, evalLoader(val, { workers: this.opts.cfg.data.workers_per_gpu }), evaluator);
+    const { metrics } = await inferenceOnDataset(this.opts.model, evalLoader(val, testLoaderOptions(this.opts.cfg, 'val')), evaluator);
     return metrics;
   }
 

@@ -1,9 +1,9 @@
 // Reads a PNG label map as stored label values through the project's one label reader
-// (datasets/io/label_map.ts: palette index, 1/2/4/8/16-bit gray sample, as mmsegmentation reads them),
+// (fileio/label_map.ts: palette index, 1/2/4/8/16-bit gray sample, as mmsegmentation reads them),
 // with errors as EvalInputError naming the file.
 
 import { readFileSync } from '#platform/fs';
-import { decodeLabelPng } from '../datasets/io/label_map';
+import { decodeLabelPng } from '../fileio/label_map';
 import { EvalInputError } from './errors';
 
 export interface LabelMap {

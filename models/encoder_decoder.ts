@@ -126,12 +126,12 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   }
 
   /**
-   * Softmax scores [1, H_ori, W_ori, C] of one test image [1, h, w, 3] (mmseg 0.30 `inference`,
-   * rescale=True). `img` is the image as the test pipeline left it, pipeline padding included (a
-   * `Pad` in the test pipeline is part of what the network sees); whole and slide inference both
-   * crop the logits to img_shape ("remove padding area", mmseg PR #1607) before resizing to
-   * ori_shape. Flip: the pipeline flips before Pad, so the valid area is mirrored and the padding
-   * stays at the right.
+   * Softmax scores [n, H_ori, W_ori, C] of n test images [n, h, w, 3] of one size (mmseg 0.30
+   * `inference`, rescale=True). `img` is the images as the test pipeline left them, pipeline padding
+   * included (a `Pad` in the test pipeline is part of what the network sees); whole and slide
+   * inference both crop the logits to img_shape ("remove padding area", mmseg PR #1607) before
+   * resizing to ori_shape. Flip: the pipeline flips before Pad, so the valid area is mirrored and the
+   * padding stays at the right.
    */
   inferenceScores(img: tf.Tensor4D, meta: Pick<ImgMeta, 'ori_shape' | 'img_shape'>): tf.Tensor4D {
     return tf.tidy(() => {
@@ -163,7 +163,7 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
     const hGrids = Math.floor(Math.max(hImg - hCrop + hStride - 1, 0) / hStride) + 1;
     const wGrids = Math.floor(Math.max(wImg - wCrop + wStride - 1, 0) / wStride) + 1;
     return tf.tidy(() => {
-      let preds: tf.Tensor4D = tf.zeros([1, hImg, wImg, this.numClasses]);
+      let preds: tf.Tensor4D = tf.zeros([img.shape[0], hImg, wImg, this.numClasses]);
       const count = new Float32Array(hImg * wImg);
       for (let hi = 0; hi < hGrids; hi++) {
         for (let wi = 0; wi < wGrids; wi++) {
@@ -171,7 +171,7 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
           const x2 = Math.min(wi * wStride + wCrop, wImg);
           const y1 = Math.max(y2 - hCrop, 0);
           const x1 = Math.max(x2 - wCrop, 0);
-          const crop = tf.slice(img, [0, y1, x1, 0], [1, y2 - y1, x2 - x1, 3]) as tf.Tensor4D;
+          const crop = tf.slice(img, [0, y1, x1, 0], [-1, y2 - y1, x2 - x1, -1]) as tf.Tensor4D;
           const logit = this.module.encodeDecode(crop);
           const prev = preds;
           preds = tf.add(preds, tf.pad(logit, [[0, 0], [y1, hImg - y2], [x1, wImg - x2], [0, 0]]));
@@ -183,48 +183,47 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
     });
   }
 
-  /** Predicts one label map per image of the batch, each at its original size. */
-  predict(batch: SegBatch): SegResult[] {
-    return batch.metas.map((meta, i) => {
-      const pred = this.predictLabels(batch, i);
-      const data = pred.dataSync() as Int32Array;
-      pred.dispose();
-      return this.segResult(meta, data);
-    });
-  }
-
   /**
-   * As predict, reading the label maps back asynchronously: on webgpu in a browser a synchronous read
-   * (dataSync) of a large buffer loses the device (measured in Chromium 150 with SwiftShader).
+   * Predicts one label map per image of the batch, each at its original size (mmseg simple_test with
+   * rescale). Asynchronous (works on webgpu): images with the same pad_shape, img_shape and ori_shape
+   * run as one sub-batch, each cropped to its pad_shape first (pipeline padding is part of the input;
+   * only collate's batch padding is removed; mmseg tests one image at a time as its test pipeline left
+   * it), with one `await data()` per sub-batch; so a batch gives exactly the label maps of its images
+   * run alone.
    */
-  async predictAsync(batch: SegBatch): Promise<SegResult[]> {
-    const out: SegResult[] = [];
-    for (let i = 0; i < batch.metas.length; i++) {
-      const pred = this.predictLabels(batch, i);
-      const data = (await pred.data()) as Int32Array;
-      pred.dispose();
-      out.push(this.segResult(batch.metas[i], data));
+  async predict(batch: SegBatch): Promise<SegResult[]> {
+    const [, H, W, C] = batch.shape;
+    const out: SegResult[] = new Array(batch.metas.length);
+    const groups = new Map<string, number[]>();
+    const padOf = (m: SegBatch['metas'][number]) => m.pad_shape ?? m.img_shape;
+    batch.metas.forEach((m, i) => {
+      const [ph, pw] = padOf(m);
+      const key = `${ph}x${pw}/${m.img_shape[0]}x${m.img_shape[1]}/${m.ori_shape[0]}x${m.ori_shape[1]}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    for (const idx of groups.values()) {
+      const meta = batch.metas[idx[0]];
+      const [ph, pw] = padOf(meta);
+      const [oh, ow] = meta.ori_shape;
+      // The group's images cropped to pad_shape on the host: [g, ph, pw, C].
+      const data = new Float32Array(idx.length * ph * pw * C);
+      idx.forEach((i, k) => {
+        for (let y = 0; y < ph; y++) data.set(batch.data.subarray(((i * H + y) * W) * C, ((i * H + y) * W + pw) * C), ((k * ph + y) * pw) * C);
+      });
+      const pred = tf.tidy(() => tf.argMax(this.inferenceScores(tf.tensor4d(data, [idx.length, ph, pw, C]), meta), -1));
+      let labels: Int32Array;
+      try {
+        labels = (await pred.data()) as Int32Array;
+      } finally {
+        pred.dispose();
+      }
+      idx.forEach((i, k) => {
+        const m = labels.subarray(k * oh * ow, (k + 1) * oh * ow);
+        const sem = this.numClasses <= 256 ? Uint8Array.from(m) : Int32Array.from(m);
+        out[i] = { filename: batch.metas[i].filename, height: oh, width: ow, sem_seg: sem };
+      });
     }
     return out;
-  }
-
-  /** Arg-max labels [1, H_ori, W_ori] (int32) of image `i` of a test batch. */
-  private predictLabels(batch: SegBatch, i: number): tf.Tensor {
-    const [, H, W, C] = batch.shape;
-    const meta = batch.metas[i];
-    // Pipeline padding (pad_shape) is part of the input; only collate's batch padding is removed.
-    const [ph, pw] = meta.pad_shape ?? meta.img_shape;
-    return tf.tidy(() => {
-      const full = tf.tensor4d(batch.data.subarray(i * H * W * C, (i + 1) * H * W * C), [1, H, W, C]);
-      // mmseg tests one image at a time, as its test pipeline left it (padded by Pad if any).
-      const img = ph === H && pw === W ? full : (tf.slice(full, [0, 0, 0, 0], [1, ph, pw, C]) as tf.Tensor4D);
-      return tf.argMax(this.inferenceScores(img, meta), -1);
-    });
-  }
-
-  private segResult(meta: ImgMeta, data: Int32Array): SegResult {
-    const labels = this.numClasses <= 256 ? Uint8Array.from(data) : Int32Array.from(data);
-    return { filename: meta.filename, height: meta.ori_shape[0], width: meta.ori_shape[1], sem_seg: labels };
   }
 
   dispose(): void {

@@ -45,5 +45,5 @@ export async function imageBatch(det: Detector, file: string): Promise<DetBatch>
 
 /** Detections of one image file (boxes, scores, labels, bitmap masks at the original size). */
 export async function inferenceDetector(det: Detector, file: string): Promise<DetectionResult> {
-  return det.model.predictBitmaps(await imageBatch(det, file))[0];
+  return (await det.model.predictBitmaps(await imageBatch(det, file)))[0];
 }

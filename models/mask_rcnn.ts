@@ -103,36 +103,46 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
     return out;
   }
 
-  /** Proposals of a batch with the test settings (for inspection and tests). */
-  proposals(batch: DetBatch): Proposals[] {
-    return this.inEvalMode(() => {
-      const feats = tf.tidy(() => this.extractFeats(tf.tensor4d(batch.data, batch.shape)));
-      const rpnOut = this.rpnForward(feats);
-      const p = this.rpnHead.getProposals(rpnOut, batch.metas.map(imageInfo), this.testCfg.rpn);
-      tf.dispose([feats, rpnOut.cls, rpnOut.reg]);
-      return p;
-    });
-  }
-
-  /** Detections with bitmap masks (original image size, row-major), as the RoI head produces them. */
-  predictBitmaps(batch: DetBatch): DetectionResult[] {
-    return this.inEvalMode(() => {
-      const infos = batch.metas.map(imageInfo);
+  /** Proposals of a batch with the test settings (for inspection and tests); one read per batch. */
+  async proposals(batch: DetBatch): Promise<Proposals[]> {
+    return this.inEvalMode(async () => {
       const feats = tf.tidy(() => this.extractFeats(tf.tensor4d(batch.data, batch.shape)));
       try {
-        const rpnOut = this.rpnForward(feats);
-        const proposals = this.rpnHead.getProposals(rpnOut, infos, this.testCfg.rpn);
-        tf.dispose([rpnOut.cls, rpnOut.reg]);
-        return this.roiHead.simpleTest(feats, proposals, infos, this.testCfg.rcnn);
+        return await this.testProposals(feats, batch.metas.map(imageInfo));
       } finally {
         tf.dispose(feats);
       }
     });
   }
 
+  /**
+   * Detections with bitmap masks (original image size, row-major), as the RoI head produces them.
+   * Asynchronous and free of synchronous reads, so it runs on every backend (webgpu included): three
+   * `await data()` per group of images (RPN candidates, RCNN scores/boxes, mask probabilities), the
+   * NMS and mask pasting on the CPU. Images are grouped by the padded size a batch of one would have
+   * (sizeGroups), so a batch gives exactly the results of its images run one at a time.
+   */
+  async predictBitmaps(batch: DetBatch): Promise<DetectionResult[]> {
+    return this.inEvalMode(async () => {
+      const out: DetectionResult[] = new Array(batch.metas.length);
+      for (const g of sizeGroups(batch)) {
+        const infos = g.indices.map((i) => imageInfo(batch.metas[i]));
+        const feats = tf.tidy(() => this.extractFeats(groupInput(batch, g)));
+        try {
+          const proposals = await this.testProposals(feats, infos);
+          const res = await this.roiHead.simpleTest(feats, proposals, infos, this.testCfg.rcnn);
+          g.indices.forEach((i, k) => (out[i] = res[k]));
+        } finally {
+          tf.dispose(feats);
+        }
+      }
+      return out;
+    });
+  }
+
   /** Detections per image, masks as COCO compressed RLE (memory stays small over a whole val set). */
-  predict(batch: DetBatch): InstanceResult[] {
-    return this.predictBitmaps(batch).map((r, i) => {
+  async predict(batch: DetBatch): Promise<InstanceResult[]> {
+    return (await this.predictBitmaps(batch)).map((r, i) => {
       const out: InstanceResult = { bboxes: r.bboxes, scores: r.scores, labels: r.labels };
       if (r.masks) {
         const [h, w] = batch.metas[i].ori_shape;
@@ -142,6 +152,16 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
       Object.defineProperty(out, 'toJSON', { value: () => instanceResultJson(out), enumerable: false });
       return out;
     });
+  }
+
+  /** Test-time proposals of computed features (RPN outputs disposed here). */
+  private async testProposals(feats: tf.Tensor4D[], infos: ImageInfo[]): Promise<Proposals[]> {
+    const rpnOut = this.rpnForward(feats);
+    try {
+      return await this.rpnHead.getProposalsAsync(rpnOut, infos, this.testCfg.rpn);
+    } finally {
+      tf.dispose([rpnOut.cls, rpnOut.reg]);
+    }
   }
 
   /**
@@ -180,15 +200,53 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
     this.module.dispose();
   }
 
-  private inEvalMode<T>(fn: () => T): T {
+  private async inEvalMode<T>(fn: () => Promise<T>): Promise<T> {
     const was = this.module.training;
     this.module.eval();
     try {
-      return fn();
+      return await fn();
     } finally {
       this.module.train(was);
     }
   }
+}
+
+/** Images of a batch that a batch of one would give the same input size: [h, w] and batch rows. */
+export interface SizeGroup {
+  h: number;
+  w: number;
+  indices: number[];
+}
+
+/**
+ * Groups a batch's images by the input size each would have alone: its pad_shape rounded up to
+ * `sizeDivisor` (collate's rule; 32 by default, as mmdet's test loaders). Running each group on its own
+ * crop of the batch tensor keeps results independent of batch composition: in one padded tensor the
+ * conv features near a smaller image's border would see the neighbours' padding size.
+ */
+export function sizeGroups(batch: DetBatch, sizeDivisor = 32): SizeGroup[] {
+  const [, H, W] = batch.shape;
+  const groups = new Map<string, SizeGroup>();
+  batch.metas.forEach((m, i) => {
+    const h = Math.min(Math.ceil(m.pad_shape[0] / sizeDivisor) * sizeDivisor, H);
+    const w = Math.min(Math.ceil(m.pad_shape[1] / sizeDivisor) * sizeDivisor, W);
+    const key = `${h}x${w}`;
+    const g = groups.get(key) ?? { h, w, indices: [] };
+    g.indices.push(i);
+    groups.set(key, g);
+  });
+  return [...groups.values()];
+}
+
+/** The NHWC input tensor [g, h, w, C] of a size group (the batch tensor itself when it is the whole batch). */
+function groupInput(batch: DetBatch, g: SizeGroup): tf.Tensor4D {
+  const [N, H, W, C] = batch.shape;
+  if (g.indices.length === N && g.h === H && g.w === W) return tf.tensor4d(batch.data, batch.shape);
+  const data = new Float32Array(g.indices.length * g.h * g.w * C);
+  g.indices.forEach((i, k) => {
+    for (let y = 0; y < g.h; y++) data.set(batch.data.subarray(((i * H + y) * W) * C, ((i * H + y) * W + g.w) * C), ((k * g.h + y) * g.w) * C);
+  });
+  return tf.tensor4d(data, [g.indices.length, g.h, g.w, C]);
 }
 
 export function imageInfo(m: ImgMeta): ImageInfo {

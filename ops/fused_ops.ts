@@ -5,7 +5,7 @@
 // Forward values use the same primitive sequence as the composites they replace, so outputs are
 // bit-identical; gradients agree to float rounding.
 import * as tf from '@tensorflow/tfjs';
-import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from '../ops/webgpu/bn_gelu_webgpu';
+import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from './webgpu/bn_gelu_webgpu';
 
 type Grads = tf.Tensor | tf.Tensor[];
 type Save = tf.GradSaveFunc;

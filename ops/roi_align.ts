@@ -6,11 +6,12 @@
 // (row weight) x (column weight), the "outside the map" test is per axis, and the divisor n_h*n_w is a
 // product. So per roi and per output row we precompute on the CPU the few (feature row, weight) pairs it
 // touches (duplicates merged, 1/n_h folded in), the same per output column, and their outer product lists
-// the (pixel, weight) entries of each output cell. The roi coordinates are read once with dataSync: a
-// deliberate CPU step over K*5 numbers. The weighted sums then run either as typed-array loops (cpu and
-// wasm backends, much faster there; see RoiAlignImpl) or as tensor ops: gather + multiply + sorted
-// segment sum forward, gather + multiply + scatter-add backward. All of GatherV2, Mul, SparseSegmentSum
-// and ScatterNd exist on the cpu and wasm backends (UnsortedSegmentSum does not exist on wasm).
+// the (pixel, weight) entries of each output cell. The roi coordinates come from the host (the heads
+// build them there), so planning is a CPU step over K*5 numbers with no read-back. The weighted sums
+// then run either as typed-array kernels (cpu and wasm backends, much faster there; see RoiAlignImpl)
+// or as tensor ops: gather + multiply + sorted segment sum forward, gather + multiply + scatter-add
+// backward. All of GatherV2, Mul, SparseSegmentSum and ScatterNd exist on the cpu and wasm backends
+// (UnsortedSegmentSum does not exist on wasm).
 import * as tf from '@tensorflow/tfjs';
 
 /** Per-axis sampling of one roi: for output bin b, entries offsets[b]..offsets[b+1]-1 of (index, weight). */
@@ -290,22 +291,67 @@ function weightedGatherSegmentSum(src: tf.Tensor2D, gatherIdx: Int32Array, w: Fl
 }
 
 /**
- * How the weighted sums run. 'cpu-kernel': typed-array loops over the plan (features read with
- * dataSync); on the cpu and wasm backends tensor data already lives in main memory, and this is ~15x
- * faster than the tensor ops there (measured, docs/ops.md: wasm's GatherV2 alone took 4.2 s for a
- * [307k, 256] gather), because it never materialises the [entries, C] intermediate. 'tensor-ops':
- * gather + mul + SparseSegmentSum forward, gather + mul + ScatterNd backward, for backends whose data
- * lives elsewhere (webgpu). 'auto' picks 'cpu-kernel' on cpu/wasm.
+ * How the weighted sums run. 'cpu-kernel': typed-array loops over the plan, as the registered kernels
+ * ROI_ALIGN_KERNEL / ROI_ALIGN_GRAD_KERNEL (cpu and wasm backends only: they read the features with
+ * backend.readSync, which is free where tensor data already lives in main memory). This is ~15x faster
+ * than the tensor ops there (measured, docs/ops.md: wasm's GatherV2 alone took 4.2 s for a [307k, 256]
+ * gather), because it never materialises the [entries, C] intermediate. 'tensor-ops': gather + mul +
+ * SparseSegmentSum forward, gather + mul + ScatterNd backward, for backends whose data lives elsewhere
+ * (webgpu). 'auto' picks 'cpu-kernel' where the kernel is registered for the current backend.
+ * Neither path reads a tensor back from the caller's side (no dataSync), so the op runs on webgpu.
  */
 export type RoiAlignImpl = 'auto' | 'cpu-kernel' | 'tensor-ops';
 
+/** Kernel names of the CPU implementation (attrs: { plan, outShape } / { plan, featShape }). */
+export const ROI_ALIGN_KERNEL = 'TinyVimDenseRoiAlign';
+export const ROI_ALIGN_GRAD_KERNEL = 'TinyVimDenseRoiAlignGrad';
+/** Backends whose tensor data is in main memory: they get the typed-array kernels. */
+export const ROI_ALIGN_CPU_BACKENDS = ['cpu', 'wasm'] as const;
+
+interface HostBackend {
+  readSync(dataId: unknown): tf.backend_util.BackendValues;
+  write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): unknown;
+}
+type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs: Record<string, unknown> };
+const asF32 = (v: tf.backend_util.BackendValues): Float32Array => (v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>));
+
+function roiAlignCpuKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as HostBackend;
+  const shape = attrs.outShape as number[];
+  const values = roiAlignForwardCpu(attrs.plan as RoiAlignPlan, asF32(be.readSync(inputs.x.dataId)), shape[3]);
+  return { dataId: be.write(values, shape, 'float32') as object, shape, dtype: 'float32' };
+}
+
+function roiAlignGradCpuKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as HostBackend;
+  const shape = attrs.featShape as number[];
+  const values = roiAlignBackwardCpu(attrs.plan as RoiAlignPlan, asF32(be.readSync(inputs.dy.dataId)), shape[0] * shape[1] * shape[2] * shape[3], shape[3]);
+  return { dataId: be.write(values, shape, 'float32') as object, shape, dtype: 'float32' };
+}
+
+let kernelsRegistered = false;
+
+/** Registers the CPU kernels for ROI_ALIGN_CPU_BACKENDS (idempotent, name-based: needs no backend loaded). */
+export function registerRoiAlignKernels(): void {
+  if (kernelsRegistered) return;
+  kernelsRegistered = true;
+  for (const backendName of ROI_ALIGN_CPU_BACKENDS) {
+    if (!tf.getKernel(ROI_ALIGN_KERNEL, backendName)) tf.registerKernel({ kernelName: ROI_ALIGN_KERNEL, backendName, kernelFunc: roiAlignCpuKernel as never });
+    if (!tf.getKernel(ROI_ALIGN_GRAD_KERNEL, backendName)) tf.registerKernel({ kernelName: ROI_ALIGN_GRAD_KERNEL, backendName, kernelFunc: roiAlignGradCpuKernel as never });
+  }
+}
+registerRoiAlignKernels();
+
 /**
- * RoIAlign on NHWC features. rois: [K, 5] = (batch_idx, x1, y1, x2, y2) in image coordinates.
+ * RoIAlign on NHWC features. rois: [K, 5] = (batch_idx, x1, y1, x2, y2) in image coordinates, either as
+ * a flat host array of K*5 numbers (the heads' form: nothing is read back) or as a [K, 5] tensor (read
+ * with dataSync: tests and tools only; not usable on webgpu unless the tensor was made from host data).
  * Returns [K, outH, outW, C]. Differentiable w.r.t. `feat` only.
+ * Throws RangeError for malformed rois, and for impl 'cpu-kernel' on a backend without the kernel.
  */
 export function roiAlign(
   feat: tf.Tensor4D,
-  rois: tf.Tensor2D,
+  rois: tf.Tensor2D | Float32Array,
   outputSize: [number, number],
   spatialScale: number,
   samplingRatio = 0,
@@ -313,27 +359,30 @@ export function roiAlign(
   impl: RoiAlignImpl = 'auto',
 ): tf.Tensor4D {
   const [N, H, W, C] = feat.shape;
-  const K = rois.shape[0];
-  const [outH, outW] = outputSize;
-  if (rois.rank !== 2 || (K > 0 && rois.shape[1] !== 5)) {
-    throw new RangeError(`roiAlign: rois must have shape [K, 5], got [${rois.shape.join(', ')}]`);
+  const host = rois instanceof Float32Array;
+  if (host ? rois.length % 5 !== 0 : rois.rank !== 2 || (rois.shape[0] > 0 && rois.shape[1] !== 5)) {
+    throw new RangeError(`roiAlign: rois must have shape [K, 5], got ${host ? `${rois.length} numbers` : `[${rois.shape.join(', ')}]`}`);
   }
+  const K = host ? rois.length / 5 : rois.shape[0];
+  const [outH, outW] = outputSize;
   if (K === 0) return tf.zeros([0, outH, outW, C]);
-  const plan = roiAlignPlan(rois.dataSync(), K, [N, H, W], outputSize, spatialScale, samplingRatio, aligned);
-  const useCpu = impl === 'cpu-kernel' || (impl === 'auto' && ['cpu', 'wasm'].includes(tf.getBackend()));
+  const plan = roiAlignPlan(host ? rois : rois.dataSync(), K, [N, H, W], outputSize, spatialScale, samplingRatio, aligned);
+  const hasKernel = tf.getKernel(ROI_ALIGN_KERNEL, tf.getBackend()) != null;
+  if (impl === 'cpu-kernel' && !hasKernel) throw new RangeError(`roiAlign: impl 'cpu-kernel' exists only on ${ROI_ALIGN_CPU_BACKENDS.join('/')}, not on '${tf.getBackend()}'`);
+  const useCpu = impl === 'cpu-kernel' || (impl === 'auto' && hasKernel);
+  const outShape = [K, outH, outW, C];
+  const featShape = [N, H, W, C];
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, r] = args as [tf.Tensor4D, tf.Tensor2D];
+    const [x] = args as [tf.Tensor4D];
     const value = useCpu
-      ? tf.tensor4d(roiAlignForwardCpu(plan, x.dataSync() as Float32Array, C), [K, outH, outW, C])
+      ? (tf.engine().runKernel(ROI_ALIGN_KERNEL, { x }, { plan, outShape } as never) as tf.Tensor4D)
       : tf.tidy(() => {
           const xFlat = tf.reshape(x, [N * H * W, C]) as tf.Tensor2D;
           return tf.reshape(weightedGatherSegmentSum(xFlat, plan.pixel, plan.weight, plan.cell), [K, outH, outW, C]);
         });
     const gradFunc = (d: tf.Tensor) => {
-      if (useCpu) {
-        return [tf.tensor4d(roiAlignBackwardCpu(plan, d.dataSync() as Float32Array, N * H * W * C, C), [N, H, W, C]), tf.zerosLike(r)];
-      }
+      if (useCpu) return [tf.engine().runKernel(ROI_ALIGN_GRAD_KERNEL, { dy: d }, { plan, featShape } as never) as tf.Tensor4D];
       // Plan tensors are rebuilt here from the typed arrays the closure holds: a tensor created in the
       // forward could be disposed by a caller's tf.tidy before the backward runs.
       const dx = tf.tidy(() => {
@@ -344,9 +393,9 @@ export function roiAlign(
         const s = tf.scatterND(tf.tensor2d(plan.pixel, [L, 1], 'int32'), upd, [N * H * W, C]);
         return tf.reshape(s, [N, H, W, C]);
       });
-      return [dx, tf.zerosLike(r)];
+      return [dx];
     };
     return { value, gradFunc };
   });
-  return op(feat, rois) as tf.Tensor4D;
+  return op(feat) as tf.Tensor4D;
 }

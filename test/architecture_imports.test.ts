@@ -24,9 +24,11 @@ export const ALLOWED: Record<string, readonly string[]> = {
   ops: ['core'],
   // The pycocotools mask API (RLE) is the one piece of evaluation/ that result structures use.
   structures: ['evaluation/mask.ts'],
-  evaluation: ['core', 'structures'],
-  datasets: ['core', 'evaluation'],
-  visualization: ['core', 'datasets', 'structures'],
+  evaluation: ['core', 'structures', 'fileio'],
+  datasets: ['core', 'evaluation', 'fileio'],
+  visualization: ['core', 'datasets', 'structures', 'fileio'],
+  // Byte-level file formats (PNG samples, label maps), shared by dataset loading and evaluation.
+  fileio: [],
   core: [],
 };
 

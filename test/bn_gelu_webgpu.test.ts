@@ -1,4 +1,4 @@
-// The fused BatchNorm-train and GELU kernels (ops/webgpu/bn_gelu_webgpu.ts) through nn/fused_ops.ts on
+// The fused BatchNorm-train and GELU kernels (ops/webgpu/bn_gelu_webgpu.ts) through ops/fused_ops.ts on
 // webgpu (SwiftShader in CI) against the cpu backend's composites: forward values, batch statistics,
 // running-stat updates and gradients (x, weight, bias), with and without GELU, odd channel counts,
 // batch > 1, and a shape with many row splits. Tolerance as test/webgpu_kernels.test.ts:
@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from '../ops/webgpu/bn_gelu_webgpu';
-import { batchNormTrain, batchNormTrainStep, geluLean } from '../nn/fused_ops';
+import { batchNormTrain, batchNormTrainStep, geluLean } from '../ops/fused_ops';
 import { describeWebgpu, relMaxDiff, runOn, seededValues, setupWebgpu } from './helpers/webgpu';
 
 const gpu = await setupWebgpu();

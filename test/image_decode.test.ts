@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, decodeLabelMap, decodePng } from '../datasets/io/image';
-import { decodePngSamples } from '../datasets/io/png_samples';
+import { decodePngSamples } from '../fileio/png_samples';
 import { readLabelPng } from '../evaluation';
 import { encodePng } from './helpers/png_encode';
 

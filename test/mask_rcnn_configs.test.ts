@@ -60,7 +60,7 @@ describe('Mask R-CNN configs', () => {
       expect(Number.isFinite(loss)).toBe(true);
       expect(tf.memory().numTensors).toBe(start);
       const before = tf.memory().numTensors;
-      const [r] = model.predict(tinyBatch(4, 1, 128));
+      const [r] = await model.predict(tinyBatch(4, 1, 128));
       expect(tf.memory().numTensors).toBe(before);
       expect(r.scores.length).toBeLessThanOrEqual(100);
       model.dispose();

@@ -49,7 +49,7 @@ function trainSteps(model: MaskRCNN, steps: number, lr = 2e-3): { losses: Record
 const total = (l: Record<string, number>) => Object.entries(l).filter(([k]) => k.includes('loss')).reduce((a, [, v]) => a + v, 0);
 
 describe('Mask R-CNN (tiny)', () => {
-  it('trains: every loss is finite, the total decreases, no tensor leaks', () => {
+  it('trains: every loss is finite, the total decreases, no tensor leaks', async () => {
     setInitSeed(1);
     const model = buildMaskRCNN(tinyMaskRcnnConfig());
     const { losses, tensors } = trainSteps(model, 24);
@@ -63,7 +63,7 @@ describe('Mask R-CNN (tiny)', () => {
     // After the first step (optimizer slots created), the live tensor count is constant.
     expect(new Set(tensors.slice(2)).size).toBe(1);
     const before = tf.memory().numTensors;
-    const res = model.predict(tinyBatch(50));
+    const res = (await model.predict(tinyBatch(50)));
     expect(tf.memory().numTensors).toBe(before);
     expect(res).toHaveLength(2);
     for (const r of res) {
@@ -104,12 +104,12 @@ describe('Mask R-CNN (tiny)', () => {
     const ckpt = join(dir, 'iter_6.safetensors');
     const out = join(dir, 'results.json');
     await saveCheckpoint(ckpt, model.module, null, { iter: 6, epoch: 0, inner_iter: 6 });
-    writeFileSync(out, JSON.stringify(model.predict(batch).map(plain)));
+    writeFileSync(out, JSON.stringify((await model.predict(batch)).map(plain)));
     model.dispose();
     setInitSeed(99);
     const fresh = buildMaskRCNN(tinyMaskRcnnConfig());
     loadStateDict(fresh.module, readCheckpoint(ckpt).stateDict, { strict: true, source: ckpt });
-    const again = fresh.predict(batch).map(plain);
+    const again = (await fresh.predict(batch)).map(plain);
     expect(again.some((r) => r.scores.length > 0)).toBe(true);
     expect(JSON.parse(JSON.stringify(again))).toEqual(JSON.parse(readFileSync(out, 'utf8')));
     fresh.dispose();
@@ -146,7 +146,7 @@ describe('Mask R-CNN (tiny)', () => {
     model.dispose();
   });
 
-  it('trains and predicts on a padded batch of images with different sizes', () => {
+  it('trains and predicts on a padded batch of images with different sizes', async () => {
     setInitSeed(6);
     const model = buildMaskRCNN(tinyMaskRcnnConfig());
     const batch = tinyBatch(12, 2, 64, [[{ box: [4, 4, 30, 40], label: 0 }], [{ box: [10, 8, 40, 30], label: 1 }]]);
@@ -159,19 +159,19 @@ describe('Mask R-CNN (tiny)', () => {
       return Object.entries(l).filter(([k]) => k.includes('loss')).reduce((a, [, v]) => a + v.dataSync()[0], 0);
     });
     expect(Number.isFinite(loss)).toBe(true);
-    const res = model.predictBitmaps(batch);
+    const res = (await model.predictBitmaps(batch));
     for (const m of res[1].masks ?? []) expect(m.length).toBe(72 * 72);
     for (let j = 0; j < res[1].scores.length; j++) for (let c = 0; c < 4; c++) expect(res[1].bboxes[4 * j + c]).toBeLessThanOrEqual(72 + 1e-3);
     model.dispose();
   });
 
-  it('returns empty results when nothing passes score_thr', () => {
+  it('returns empty results when nothing passes score_thr', async () => {
     setInitSeed(4);
     const cfg = tinyMaskRcnnConfig();
     cfg.test_cfg.rcnn.score_thr = 1; // softmax scores never exceed 1
     const model = buildMaskRCNN(cfg);
     const before = tf.memory().numTensors;
-    const res = model.predict(tinyBatch(8));
+    const res = (await model.predict(tinyBatch(8)));
     expect(tf.memory().numTensors).toBe(before);
     for (const r of res) {
       expect(r.scores.length).toBe(0);
@@ -187,7 +187,7 @@ describe('Mask R-CNN (tiny)', () => {
     expect(() => buildMaskRCNN(cfg)).toThrow(/\[8, 16, 32, 64\].*\[8, 16, 16, 16\]/);
   });
 
-  it('pastes masks at the original image size', () => {
+  it('pastes masks at the original image size', async () => {
     setInitSeed(5);
     const model = buildMaskRCNN(tinyMaskRcnnConfig());
     trainSteps(model, 2);
@@ -195,15 +195,15 @@ describe('Mask R-CNN (tiny)', () => {
     // The image was "resized" by 0.5 from a 128x128 original.
     batch.metas[0].ori_shape = [128, 128, 3];
     batch.metas[0].scale_factor = [0.5, 0.5, 0.5, 0.5];
-    const [r] = model.predictBitmaps(batch);
+    const [r] = (await model.predictBitmaps(batch));
     for (const m of r.masks ?? []) expect(m.length).toBe(128 * 128);
     for (let j = 0; j < r.scores.length; j++) for (let c = 0; c < 4; c++) expect(r.bboxes[4 * j + c]).toBeLessThanOrEqual(128);
-    const [enc] = model.predict(batch);
+    const [enc] = (await model.predict(batch));
     if (enc.masks?.length) expect(decodeRowMajor(fromObject(enc.masks[0]))).toEqual(r.masks![0]);
     model.dispose();
   });
 });
 
-function plain(r: ReturnType<MaskRCNN['predict']>[number]) {
+function plain(r: Awaited<ReturnType<MaskRCNN['predict']>>[number]) {
   return { bboxes: Array.from(r.bboxes), scores: Array.from(r.scores), labels: Array.from(r.labels), masks: r.masks };
 }

@@ -105,14 +105,14 @@ describe('EncoderDecoder (Semantic FPN)', () => {
     model.dispose();
   });
 
-  it('predicts per image at the original size, cropping collate padding first', () => {
+  it('predicts per image at the original size, cropping collate padding first', async () => {
     const model = tinyModel();
     model.module.eval();
     const batch = makeBatch();
     // Image b is 32x24 inside the 32x32 padded batch and was resized from 40x30.
     batch.metas[1] = meta('b.jpg', 32, 24, [40, 30]);
     const before = tf.memory().numTensors;
-    const res = model.predict(batch);
+    const res = await model.predict(batch);
     expect(tf.memory().numTensors).toBe(before);
     expect(res.map((r) => [r.filename, r.height, r.width, r.sem_seg.length])).toEqual([
       ['a.jpg', 32, 32, 1024],
@@ -122,7 +122,7 @@ describe('EncoderDecoder (Semantic FPN)', () => {
     model.dispose();
   });
 
-  it('test-time Pad: the network runs on the pipeline-padded image, logits cropped to img_shape (mmseg 0.30)', () => {
+  it('test-time Pad: the network runs on the pipeline-padded image, logits cropped to img_shape (mmseg 0.30)', async () => {
     const model = tinyModel();
     model.module.eval();
     // Pipeline: a 30x60 image padded to 32x64 (pad_shape); collate then pads the batch to 32x96.
@@ -130,7 +130,7 @@ describe('EncoderDecoder (Semantic FPN)', () => {
     const data = new Float32Array(H * W * 3);
     for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.7);
     const m = { ...meta('p.jpg', 30, 60, [45, 90]), pad_shape: [32, 64, 3] as [number, number, number] };
-    const res = model.predict({ kind: 'seg', data, shape: [1, H, W, 3], metas: [m] });
+    const res = await model.predict({ kind: 'seg', data, shape: [1, H, W, 3], metas: [m] });
     const want = tf.tidy(() => {
       const x = tf.slice(tf.tensor4d(data, [1, H, W, 3]), [0, 0, 0, 0], [1, 32, 64, 3]) as tf.Tensor4D;
       const logits = tf.slice(model.module.encodeDecode(x), [0, 0, 0, 0], [1, 30, 60, -1]) as tf.Tensor4D;
@@ -141,6 +141,30 @@ describe('EncoderDecoder (Semantic FPN)', () => {
     for (let i = 0; i < want.length; i++) if (res[0].sem_seg[i] !== want[i]) diff++;
     expect(diff).toBe(0);
     model.dispose();
+  });
+
+  it('a batch gives exactly the label maps of its images predicted one at a time (whole, slide + flip), with no synchronous read', async () => {
+    const { withoutSyncReads } = await import('./helpers/sync_read_guard');
+    for (const testCfg of [{ mode: 'whole' as const }, { mode: 'slide' as const, crop_size: [24, 24] as [number, number], stride: [16, 16] as [number, number], flip: true }]) {
+      const model = tinyModel(testCfg);
+      model.module.eval();
+      // Three images in one 32x32 batch: a (32x32), b (32x24 resized from 40x30), c (32x32).
+      const two = makeBatch();
+      const [H, W] = [32, 32];
+      const data = new Float32Array(3 * H * W * 3);
+      data.set(two.data, 0);
+      data.set(two.data.subarray(0, H * W * 3), 2 * H * W * 3);
+      const batch: SegBatch = { kind: 'seg', data, shape: [3, H, W, 3], metas: [meta('a.jpg', 32, 32), meta('b.jpg', 32, 24, [40, 30]), meta('c.jpg', 32, 32)] };
+      const { value: together, asyncReads } = await withoutSyncReads(() => model.predict(batch));
+      expect(asyncReads).toBe(2); // two size groups: {a, c} and {b}
+      for (let i = 0; i < 3; i++) {
+        const one: SegBatch = { kind: 'seg', data: data.slice(i * H * W * 3, (i + 1) * H * W * 3), shape: [1, H, W, 3], metas: [batch.metas[i]] };
+        const [alone] = await model.predict(one);
+        expect(together[i].filename).toBe(alone.filename);
+        expect(Array.from(together[i].sem_seg)).toEqual(Array.from(alone.sem_seg));
+      }
+      model.dispose();
+    }
   });
 
   it('slide inference with a window covering the image equals whole inference; flip averages both views', () => {

@@ -284,6 +284,17 @@ describeWebgpu(gpu, 'webgpu kernels vs cpu', () => {
     });
   }
 
+  it('Sum/Mean of a bool tensor cast to float32 (tfjs keeps the bool buffer: shader reads i32), per channel and to a scalar', async () => {
+    // Semantic FPN's loss counts valid pixels this way; before the f32() read, the shader failed to
+    // compile on the H200 ("no matching overload for operator + (f32, i32)") and its submit was dropped.
+    const shape = [2, 16, 20, 3];
+    const x = seededValues(shape.reduce((a, b) => a * b), 29);
+    await expectSame('cast bool', () => {
+      const m = tf.cast(tf.greater(tf.tensor(x, shape), 0), 'float32');
+      return [tf.sum(m), tf.mean(m), tf.sum(m, [0, 1, 2])];
+    });
+  });
+
   it('per-channel sum with long chunks (1 target workgroup) and the BN-parameter gradient path', async () => {
     const shape = [2, 16, 15, 7];
     const x = seededValues(shape.reduce((a, b) => a * b), 21);

@@ -23,7 +23,7 @@ runTool(async () => {
     .option('config', { type: 'string', demandOption: true, describe: 'detection config (model.type MaskRCNN)' })
     .option('shape', { type: 'number', array: true, describe: 'image H W (default 800 1333; padded to a multiple of 32)' })
     .option('mode', { choices: ['both', 'infer', 'train'] as const, default: 'both' as const, describe: 'what to time' })
-    .option('batch', { type: 'number', describe: 'training batch (default: data.samples_per_gpu)' })
+    .option('batch', { type: 'number', describe: 'batch (default: data.samples_per_gpu for training, 1 for inference)' })
     .option('objects', { type: 'number', default: 5, describe: 'random GT objects per training image' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'wasm' as const, describe: 'compute backend' })
     .options(TIMING_OPTIONS)

@@ -22,7 +22,7 @@ runTool(async () => {
     .option('config', { type: 'string', demandOption: true, describe: 'segmentation config (model.type EncoderDecoder)' })
     .option('shape', { type: 'number', array: true, describe: 'input H W (default 512 512)' })
     .option('mode', { choices: ['both', 'infer', 'train'] as const, default: 'both' as const, describe: 'what to time' })
-    .option('batch', { type: 'number', describe: 'training batch (default: data.samples_per_gpu)' })
+    .option('batch', { type: 'number', describe: 'batch (default: data.samples_per_gpu for training, 1 for inference)' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'wasm' as const, describe: 'compute backend' })
     .options(TIMING_OPTIONS)
     .option('json', { type: 'string', describe: 'write the figures here' })

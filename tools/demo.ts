@@ -11,6 +11,7 @@ import { UserError } from '../core/errors';
 import { createRunner, buildDataset } from '../engine/build';
 import { FileLogSink } from '../engine/log_writer';
 import { buildEvaluator, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { testLoaderOptions } from '../engine/test_loader';
 import { writeShapesCoco } from '../datasets/synthetic/write';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { MaskRCNN } from '../models/mask_rcnn';
@@ -75,7 +76,7 @@ runTool(async () => {
   const raw = (val as unknown as { raw: CocoLike }).raw;
   const tEval = performance.now();
   const evaluator = buildEvaluator(cfg, val, ['bbox', 'segm']);
-  const report = await inferenceOnDataset(model, evalLoader(val, { workers: cfg.data.workers_per_gpu }), evaluator);
+  const report = await inferenceOnDataset(model, evalLoader(val, testLoaderOptions(cfg, 'val')), evaluator);
   const { metrics } = report;
   console.log(report.text);
   console.log(`[${secs()} s] evaluated ${val.length} val images in ${((performance.now() - tEval) / 1000).toFixed(0)} s`);
@@ -87,7 +88,7 @@ runTool(async () => {
   const det = { model, cfg, pipeline: testPipelineOf(cfg, argv.config) };
   for (let i = 0; i < Math.min(argv.examples, raw.length); i++) {
     const file = join(raw.imgPrefix, raw.imageInfo(i).file_name);
-    const r = model.predictBitmaps(await imageBatch(det, file))[0];
+    const r = (await model.predictBitmaps(await imageBatch(det, file)))[0];
     const out = join(visDir, `${basename(file).replace(/\.[^.]+$/, '')}.png`);
     writeFileSync(out, encodePngRgb(drawDetections(await decodeImage(file), r, { classes: raw.classes, scoreThr: 0.3, scale: 3 })));
   }

@@ -10,6 +10,7 @@ import { loadConfig } from '../core/config';
 import { UserError } from '../core/errors';
 import { buildDataset, createRunner } from '../engine/build';
 import { buildEvaluator, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { testLoaderOptions } from '../engine/test_loader';
 import { FileLogSink } from '../engine/log_writer';
 import { writeShapesAde } from '../datasets/synthetic/write';
 import type { SegResult } from '../structures/results';
@@ -60,7 +61,7 @@ runTool(async () => {
     for (const r of outputs) if (examples.length < argv.examples) examples.push(r as SegResult);
   };
   const evaluator = buildEvaluator(cfg, val, ['mIoU']);
-  const report = await inferenceOnDataset(runner.opts.model, evalLoader(val, { workers: cfg.data.workers_per_gpu }), evaluator, { onBatch: keep });
+  const report = await inferenceOnDataset(runner.opts.model, evalLoader(val, testLoaderOptions(cfg, 'val')), evaluator, { onBatch: keep });
   const { metrics } = report;
   console.log(report.text);
   writeFileSync(join(workDir, 'metrics.json'), `${JSON.stringify({ ...metrics, train_seconds: trainSec, iters: res.iter, backend }, null, 2)}\n`);

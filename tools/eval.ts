@@ -10,6 +10,7 @@ import type { ImgMeta } from '../datasets/types';
 import { buildDataset, buildModel } from '../engine/build';
 import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildEvaluator, configMetric, evalLoader, inferenceOnDataset } from '../engine/evaluate';
+import { testLoaderOptions } from '../engine/test_loader';
 import { endJob, LAUNCHERS, startJob } from '../engine/dist/launch';
 import { writeResultImage } from '../visualization/draw_result';
 import { BACKEND_CHOICES, failLine, importRegistrations, runTool, setupBackend } from './lib/cli';
@@ -65,7 +66,7 @@ runTool(async () => {
   let drawn = 0;
 
   const started = performance.now();
-  const loader = evalLoader(dataset, { workers: cfg.data.workers_per_gpu }) as DataLoader<{ metas?: ImgMeta[] }>;
+  const loader = evalLoader(dataset, testLoaderOptions(cfg, split)) as DataLoader<{ metas?: ImgMeta[] }>;
   const report = dist
     ? await dist.evaluateReport(model, dataset, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, { workers: cfg.data.workers_per_gpu })
     : await inferenceOnDataset(model, loader, evaluator as Evaluator<{ metas?: ImgMeta[] }, unknown>, {

@@ -7,6 +7,8 @@
 #   5. Mask R-CNN TinyViM-S inference, 1333x800, batch 1 (img/s)
 #   2b. step 2 again with the op-by-op optimizer (TVD_FUSED_OPTIMIZER=0): the fused update's gain
 #   6. per-kernel profiles (top 10) of 1 and 2, each its own process, after every timed run.
+# GPU_BENCH_SET=infer runs the inference figures of issue 11 instead: Mask R-CNN TinyViM-S/B at
+# 1333x800, batch 1/2/4 (img/s), Semantic FPN TinyViM-B 512x512 batch 1/8, and `npm run demo` on webgpu.
 # Every timed run uses tools/lib/bench.ts (no profiling, one one-element read per block of steps).
 #
 # Here: bash tools/devpack.sh (writes .devpack/, ignored by git). Then with the device tool, from the repo
@@ -53,12 +55,29 @@ run() {
 B=tools/benchmark
 MRCNN=configs/mask_rcnn/mask_rcnn_tinyvim_s_fpn_1x_coco.ts
 SEMFPN=configs/sem_fpn/fpn_tinyvim_s_ade20k_40k.ts
-run backbone_B_train 110 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/backbone_B_train.json"
-run maskrcnn_S_train 130 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train.json"
-run semfpn_S_train 80 $B segmentor --config $SEMFPN --mode train --shape 512 512 --batch 4 --backend webgpu --warmup 1 --runs 3 --json "$out/semfpn_S_train.json"
-run cls_S_fused_256 60 $B backbone --model TinyViM_S --head cls --fused --shape 224 224 --batch 256 --backend webgpu --warmup 2 --runs 5 --repeats 3 --json "$out/cls_S_fused_256.json"
-run maskrcnn_S_train_unfused_optimizer 100 env TVD_FUSED_OPTIMIZER=0 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train_unfused_optimizer.json"
-run maskrcnn_S_infer 50 $B detector --config $MRCNN --mode infer --shape 800 1333 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_infer.json"
-run profile_backbone_B_train 70 $B profile --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_backbone_B_train.json"
-run profile_maskrcnn_S_train 120 $B profile --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_maskrcnn_S_train.json"
+if [ "${GPU_BENCH_SET:-train}" = infer ]; then
+  # Issue 11: Mask R-CNN inference (asynchronous test path) at batch 1 and larger batches, S and B;
+  # Semantic FPN B inference; then the demo's wall time (train 300 iters + eval + drawings) on webgpu.
+  MRCNN_B=configs/mask_rcnn/mask_rcnn_tinyvim_b_fpn_1x_coco.ts
+  SEMFPN_B=configs/sem_fpn/fpn_tinyvim_b_ade20k_40k.ts
+  for v in S B; do
+    cfgv=$MRCNN; [ $v = B ] && cfgv=$MRCNN_B
+    for nb in 1 2 4; do
+      run maskrcnn_${v}_infer_b$nb 60 $B detector --config $cfgv --mode infer --shape 800 1333 --batch $nb --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_${v}_infer_b$nb.json"
+    done
+  done
+  for nb in 1 8; do
+    run semfpn_B_infer_b$nb 40 $B segmentor --config $SEMFPN_B --mode infer --shape 512 512 --batch $nb --backend webgpu --warmup 1 --runs 3 --json "$out/semfpn_B_infer_b$nb.json"
+  done
+  run demo_webgpu 300 npm run demo -- --backend webgpu --work-dir "$out/demo_mask_rcnn"
+else
+  run backbone_B_train 110 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/backbone_B_train.json"
+  run maskrcnn_S_train 130 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train.json"
+  run semfpn_S_train 80 $B segmentor --config $SEMFPN --mode train --shape 512 512 --batch 4 --backend webgpu --warmup 1 --runs 3 --json "$out/semfpn_S_train.json"
+  run cls_S_fused_256 60 $B backbone --model TinyViM_S --head cls --fused --shape 224 224 --batch 256 --backend webgpu --warmup 2 --runs 5 --repeats 3 --json "$out/cls_S_fused_256.json"
+  run maskrcnn_S_train_unfused_optimizer 100 env TVD_FUSED_OPTIMIZER=0 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_train_unfused_optimizer.json"
+  run maskrcnn_S_infer 50 $B detector --config $MRCNN --mode infer --shape 800 1333 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_infer.json"
+  run profile_backbone_B_train 70 $B profile --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_backbone_B_train.json"
+  run profile_maskrcnn_S_train 120 $B profile --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_maskrcnn_S_train.json"
+fi
 say "== done in $(( $(date +%s) - start ))s"

@@ -1,11 +1,14 @@
-// tools/infer: runs a detector config + checkpoint on image files and writes, per image, a PNG with
-// the predictions drawn and a JSON with boxes (x1, y1, x2, y2), scores, labels and RLE masks.
+// tools/infer: runs a config + checkpoint on image files. Detectors write, per image, a PNG with
+// the predictions drawn and a JSON with boxes (x1, y1, x2, y2), scores, labels and RLE masks; model
+// types registered in models/image_inference (ImageClassifier: top-5 classes) run their own inference.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { imageBatch, initDetector } from '../models/inference';
+import { IMAGE_INFERENCE } from '../models/image_inference';
+import { loadConfig } from '../core/config';
 import { bitmapToRle } from '../structures/mask_rle';
 import { drawDetections } from '../visualization/draw_detections';
 import '../backbones';
@@ -31,13 +34,17 @@ runTool(async () => {
     .parseAsync();
   await importRegistrations();
   await setupBackend(argv.backend);
+  // Model types with their own single-image inference (e.g. ImageClassifier: top-5) run it here.
+  const { cfg } = await loadConfig(argv.config, argv['cfg-options']);
+  const own = IMAGE_INFERENCE.get(cfg.model.type);
+  if (own) return own({ cfg, configFile: argv.config, checkpoint: argv.checkpoint ?? null, files: argv._.map(String), outDir: argv['out-dir'], classes: argv.classes });
   const det = await initDetector(argv.config, argv.checkpoint ?? null, argv['cfg-options']);
   mkdirSync(argv['out-dir'], { recursive: true });
   for (const file of argv._.map(String)) {
     const img = await decodeImage(file);
     const t0 = performance.now();
     const batch = await imageBatch(det, file);
-    const r = det.model.predictBitmaps(batch)[0];
+    const r = (await det.model.predictBitmaps(batch))[0];
     const ms = performance.now() - t0;
     const name = basename(file, extname(file));
     writeFileSync(join(argv['out-dir'], `${name}.png`), encodePngRgb(drawDetections(img, r, { classes: argv.classes, scoreThr: argv['score-thr'], scale: argv.scale })));

@@ -18,10 +18,10 @@ import { readFileSync, existsSync } from 'node:fs';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
 import { DatasetError } from '../errors';
-import { decodePngSamples, isPng } from './png_samples';
-import { decodeLabelPng, type LabelMap } from './label_map';
+import { decodePngSamples, isPng } from '../../fileio/png_samples';
+import { decodeLabelPng, type LabelMap } from '../../fileio/label_map';
 
-export type { LabelMap } from './label_map';
+export type { LabelMap } from '../../fileio/label_map';
 
 export interface RgbImage {
   data: Uint8Array; // HWC, RGB

@@ -39,7 +39,7 @@ export class SingleRoIExtractor {
       if (!idx.length) continue;
       const sub = new Float32Array(idx.length * 5);
       idx.forEach((j, t) => sub.set(rois.subarray(j * 5, j * 5 + 5), t * 5));
-      parts.push(roiAlign(feats[l], tf.tensor2d(sub, [idx.length, 5]), [outSize, outSize], 1 / featmapStrides[l], this.opts.samplingRatio ?? 0, true));
+      parts.push(roiAlign(feats[l], sub, [outSize, outSize], 1 / featmapStrides[l], this.opts.samplingRatio ?? 0, true));
       order.push(...idx);
     }
     const cat = parts.length === 1 ? parts[0] : tf.concat(parts, 0);

@@ -153,54 +153,75 @@ export class StandardRoIHead extends Module {
     return losses;
   }
 
-  /** Detections per image in original-image coordinates (mmdet simple_test with rescale=True). */
-  simpleTest(feats: tf.Tensor4D[], proposals: Proposals[], images: ImageInfo[], cfg: RcnnTestCfg): DetectionResult[] {
-    const nc = this.numClasses;
-    const roiList: number[] = [];
-    const counts: number[] = [];
-    proposals.forEach((p, i) => {
-      const n = p.scores.length;
-      counts.push(n);
-      for (let j = 0; j < n; j++) roiList.push(i, p.bboxes[j * 4], p.bboxes[j * 4 + 1], p.bboxes[j * 4 + 2], p.bboxes[j * 4 + 3]);
-    });
-    const rois = Float32Array.from(roiList);
+  /**
+   * Detections per image in original-image coordinates (mmdet simple_test with rescale=True).
+   * Asynchronous, two reads per batch: the softmax scores and per-class decoded boxes of all RoIs
+   * ([K, (nc+1) + reps*4] packed, one `await data()`), then score_thr + per-class NMS on the CPU; the
+   * mask probabilities of all kept boxes ([T, M, M], one `await data()`), pasted on the CPU.
+   */
+  async simpleTest(feats: tf.Tensor4D[], proposals: Proposals[], images: ImageInfo[], cfg: RcnnTestCfg): Promise<DetectionResult[]> {
+    const counts = proposals.map((p) => p.scores.length);
     const total = counts.reduce((a, b) => a + b, 0);
-    // Scores and boxes decoded per class on the device, then moved to the CPU for NMS.
-    const [scoreArr, boxArr] =
-      total === 0
-        ? [new Float32Array(0), new Float32Array(0)]
-        : tf.tidy(() => {
-            const { cls, reg } = this.bboxHead.forward(this.bboxRoiExtractor.forward(feats, rois));
-            const scores = tf.softmax(cls);
-            const perImage: tf.Tensor[] = [];
-            let start = 0;
-            counts.forEach((n, i) => {
-              if (n === 0) return;
-              const r = tf.tensor2d(rois.subarray(start * 5, (start + n) * 5), [n, 5]).slice([0, 1], [n, 4]);
-              const d = tf.slice(reg, [start, 0], [n, -1]);
-              const agnostic = this.opts.regClassAgnostic ?? false;
-              const reps = agnostic ? 1 : nc;
-              const rr = tf.reshape(tf.tile(r, [1, reps]), [n * reps, 4]) as tf.Tensor2D;
-              const dec = this.coder.decode(rr, tf.reshape(d, [n * reps, 4]) as tf.Tensor2D, images[i].imgShape);
-              perImage.push(tf.reshape(dec, [-1]));
-              start += n;
-            });
-            return [scores.dataSync() as Float32Array, tf.concat(perImage).dataSync() as Float32Array];
-          });
-    const agnostic = this.opts.regClassAgnostic ?? false;
-    const reps = agnostic ? 1 : nc;
-    const results: DetectionResult[] = [];
+    let host: Float32Array = new Float32Array(0);
+    if (total > 0) {
+      const packed = this.bboxStage(feats, proposals, images);
+      try {
+        host = (await packed.data()) as Float32Array;
+      } finally {
+        packed.dispose();
+      }
+    }
+    const results = this.selectDetections(host, counts, images, cfg);
+    if (this.withMask) await this.addMasks(feats, results, images, cfg);
+    return results;
+  }
+
+  /** All RoIs of the batch through the bbox branch: rows [softmax scores (nc+1) | decoded boxes (reps*4)]. */
+  private bboxStage(feats: tf.Tensor4D[], proposals: Proposals[], images: ImageInfo[]): tf.Tensor2D {
+    const nc = this.numClasses;
+    const reps = this.opts.regClassAgnostic ? 1 : nc;
+    const rois = concatF32(
+      proposals.map((p, i) => {
+        const n = p.scores.length;
+        const r = new Float32Array(n * 5);
+        for (let j = 0; j < n; j++) r.set([i, p.bboxes[j * 4], p.bboxes[j * 4 + 1], p.bboxes[j * 4 + 2], p.bboxes[j * 4 + 3]], j * 5);
+        return r;
+      }),
+    );
+    return tf.tidy(() => {
+      const { cls, reg } = this.bboxHead.forward(this.bboxRoiExtractor.forward(feats, rois));
+      const decoded: tf.Tensor[] = [];
+      let start = 0;
+      proposals.forEach((p, i) => {
+        const n = p.scores.length;
+        if (n === 0) return;
+        // Class-specific decoding clipped to this image's shape (each image has its own img_shape).
+        const r = tf.tensor2d(p.bboxes, [n, 4]);
+        const d = tf.slice(reg, [start, 0], [n, -1]);
+        const rr = tf.reshape(tf.tile(r, [1, reps]), [n * reps, 4]) as tf.Tensor2D;
+        decoded.push(tf.reshape(this.coder.decode(rr, tf.reshape(d, [n * reps, 4]) as tf.Tensor2D, images[i].imgShape), [n, reps * 4]));
+        start += n;
+      });
+      return tf.concat([tf.softmax(cls), decoded.length === 1 ? decoded[0] : tf.concat(decoded, 0)], 1) as tf.Tensor2D;
+    });
+  }
+
+  /** score_thr, rescaling to the original image, per-class NMS and max_per_img on the read-back rows. */
+  private selectDetections(host: Float32Array, counts: number[], images: ImageInfo[], cfg: RcnnTestCfg): DetectionResult[] {
+    const nc = this.numClasses;
+    const reps = this.opts.regClassAgnostic ? 1 : nc;
+    const width = nc + 1 + reps * 4;
     let start = 0;
-    proposals.forEach((_, i) => {
-      const n = counts[i];
+    return counts.map((n, i) => {
       const sf = images[i].scaleFactor;
       const cand: { box: number[]; score: number; label: number }[] = [];
       for (let j = 0; j < n; j++) {
+        const row = (start + j) * width;
         for (let c = 0; c < nc; c++) {
-          const s = scoreArr[(start + j) * (nc + 1) + c];
+          const s = host[row + c];
           if (!(s > cfg.score_thr)) continue;
-          const o = ((start + j) * reps + (agnostic ? 0 : c)) * 4;
-          cand.push({ box: [boxArr[o] / sf[0], boxArr[o + 1] / sf[1], boxArr[o + 2] / sf[2], boxArr[o + 3] / sf[3]], score: s, label: c });
+          const o = row + nc + 1 + (reps === 1 ? 0 : c) * 4;
+          cand.push({ box: [host[o] / sf[0], host[o + 1] / sf[1], host[o + 2] / sf[2], host[o + 3] / sf[3]], score: s, label: c });
         }
       }
       start += n;
@@ -220,14 +241,15 @@ export class StandardRoIHead extends Module {
         res.scores[j] = s[kk];
         res.labels[j] = l[kk];
       });
-      results.push(res);
+      return res;
     });
-    if (this.withMask) this.addMasks(feats, results, images, cfg);
-    return results;
   }
 
-  /** Mask branch on the final boxes (rescaled back into the network input), pasted at original size. */
-  private addMasks(feats: tf.Tensor4D[], results: DetectionResult[], images: ImageInfo[], cfg: RcnnTestCfg): void {
+  /**
+   * Mask branch on the final boxes (rescaled back into the network input): the label's channel of
+   * every kept box, sigmoid, read back once ([T, M, M]) and pasted at the original size on the CPU.
+   */
+  private async addMasks(feats: tf.Tensor4D[], results: DetectionResult[], images: ImageInfo[], cfg: RcnnTestCfg): Promise<void> {
     const nc = this.numClasses;
     const roiList: number[] = [];
     results.forEach((r, i) => {
@@ -245,8 +267,11 @@ export class StandardRoIHead extends Module {
         return tf.sigmoid(tf.sum(tf.mul(logits, onehot), 3));
       });
       size = t.shape[1] as number;
-      probs = t.dataSync() as Float32Array;
-      t.dispose();
+      try {
+        probs = (await t.data()) as Float32Array;
+      } finally {
+        t.dispose();
+      }
     }
     let o = 0;
     results.forEach((r, i) => {

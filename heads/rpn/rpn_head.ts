@@ -14,7 +14,7 @@ import { RandomSampler } from '../../task_modules/random_sampler';
 import { batchedNms } from '../../ops/nms';
 import { l1Loss, sigmoidCrossEntropy } from '../losses';
 import type { AssignerCfg, ImageInfo, ProposalCfg, SamplerCfg } from '../types';
-import { concatF32, concatI32, concatU8, gatherBoxes } from '../typed_arrays';
+import { concatF32, concatU8, gatherBoxes } from '../typed_arrays';
 
 export interface RPNHeadOptions {
   inChannels: number;
@@ -157,64 +157,84 @@ export class RPNHead extends Module {
   /**
    * Proposals per image (mmdet RPNHead._get_bboxes_single + _bbox_post_process): top nms_pre anchors
    * by objectness per level, decoded and clipped to the image, boxes with w or h <= min_bbox_size
-   * dropped, NMS with the level as batch index, then the best max_per_img. Runs on the CPU after the
-   * forward (proposals carry no gradient).
+   * dropped, NMS with the level as batch index, then the best max_per_img. The candidates of the whole
+   * batch are packed into one tensor and read back once; NMS runs on the CPU (proposals carry no
+   * gradient). Synchronous read: for the cpu/wasm training step only (getProposalsAsync everywhere else).
    */
   getProposals(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): Proposals[] {
-    return this.candidates(out, images, cfg).map((levels) => {
-      const read = levels.map(([boxes, scores]) => [boxes.dataSync() as Float32Array, scores.dataSync() as Float32Array] as const);
-      tf.dispose(levels.flat());
-      return this.select(read, cfg);
-    });
+    const { packed, counts } = this.packedCandidates(out, images, cfg);
+    try {
+      return this.selectAll(packed.dataSync() as Float32Array, counts, cfg);
+    } finally {
+      packed.dispose();
+    }
   }
 
   /**
-   * getProposals reading the candidates asynchronously: for backends that cannot read GPU memory
-   * synchronously (webgpu under Node). Same proposals.
+   * getProposals with one asynchronous read per batch (`await data()`): the test path and webgpu
+   * training. Same proposals as getProposals.
    */
   async getProposalsAsync(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): Promise<Proposals[]> {
-    const result: Proposals[] = [];
-    for (const levels of this.candidates(out, images, cfg)) {
-      const read = await Promise.all(levels.map(async ([boxes, scores]) => [(await boxes.data()) as Float32Array, (await scores.data()) as Float32Array] as const));
-      tf.dispose(levels.flat());
-      result.push(this.select(read, cfg));
+    const { packed, counts } = this.packedCandidates(out, images, cfg);
+    try {
+      return this.selectAll((await packed.data()) as Float32Array, counts, cfg);
+    } finally {
+      packed.dispose();
     }
-    return result;
   }
 
-  /** Per image and level: the nms_pre best decoded boxes and their scores, as tensors. */
-  private candidates(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): [tf.Tensor, tf.Tensor][][] {
+  /**
+   * The nms_pre best decoded boxes of every image and level, packed as rows (x1, y1, x2, y2, score) of
+   * one [T, 5] tensor, image-major then level; counts[i][l] rows for image i, level l (known from the
+   * shapes, so the host can split the single read).
+   */
+  private packedCandidates(out: RpnOutputs, images: ImageInfo[], cfg: ProposalCfg): { packed: tf.Tensor2D; counts: number[][] } {
     const n = out.cls[0].shape[0];
+    if (images.length !== n) throw new RangeError(`getProposals: ${n} images in the batch but ${images.length} image infos`);
     const levelAnchors = this.gridAnchors(out.cls.map((c) => [c.shape[1], c.shape[2]]));
-    const result: [tf.Tensor, tf.Tensor][][] = [];
-    for (let i = 0; i < n; i++) {
-      const [imgH, imgW] = images[i].imgShape;
-      result.push(
-        out.cls.map((cls, l) =>
-          tf.tidy(() => {
-          const s = tf.sigmoid(tf.reshape(tf.slice(cls, [i, 0, 0, 0], [1, -1, -1, -1]), [-1])) as tf.Tensor1D;
-          const d = tf.reshape(tf.slice(out.reg[l], [i, 0, 0, 0], [1, -1, -1, -1]), [-1, 4]) as tf.Tensor2D;
+    const counts: number[][] = [];
+    const packed = tf.tidy(() => {
+      const rows: tf.Tensor2D[] = [];
+      for (let i = 0; i < n; i++) {
+        const [imgH, imgW] = images[i].imgShape;
+        counts.push([]);
+        out.cls.forEach((cls, l) => {
+          let sc = tf.sigmoid(tf.reshape(tf.slice(cls, [i, 0, 0, 0], [1, -1, -1, -1]), [-1])) as tf.Tensor1D;
+          let d = tf.reshape(tf.slice(out.reg[l], [i, 0, 0, 0], [1, -1, -1, -1]), [-1, 4]) as tf.Tensor2D;
           let a = tf.tensor2d(levelAnchors[l], [levelAnchors[l].length / 4, 4]);
-          let sc = s;
-          let dd = d;
-          if (cfg.nms_pre > 0 && s.shape[0] > cfg.nms_pre) {
-            const top = tf.topk(s, cfg.nms_pre, true);
+          if (cfg.nms_pre > 0 && sc.shape[0] > cfg.nms_pre) {
+            const top = tf.topk(sc, cfg.nms_pre, true);
             sc = top.values as tf.Tensor1D;
-            dd = tf.gather(d, top.indices);
+            d = tf.gather(d, top.indices);
             a = tf.gather(a, top.indices);
           }
-          return [this.coder.decode(a, dd, [imgH, imgW]), sc] as [tf.Tensor, tf.Tensor];
-          }),
-        ),
-      );
-    }
-    return result;
+          counts[i].push(sc.shape[0]);
+          rows.push(tf.concat([this.coder.decode(a, d, [imgH, imgW]), tf.reshape(sc, [-1, 1])], 1));
+        });
+      }
+      return (rows.length === 1 ? rows[0] : tf.concat(rows, 0)) as tf.Tensor2D;
+    });
+    return { packed, counts };
   }
 
-  /** Level-batched NMS over one image's candidates (read back, per level). */
-  private select(levels: (readonly [Float32Array, Float32Array])[], cfg: ProposalCfg): Proposals {
-    const levelIds = levels.map(([, scores], l) => new Int32Array(scores.length).fill(l));
-    return filterAndNms(concatF32(levels.map(([b]) => b)), concatF32(levels.map(([, s]) => s)), concatI32(levelIds), cfg);
+  /** Splits the packed host rows per image and runs selectImage on each. */
+  private selectAll(host: Float32Array, counts: number[][], cfg: ProposalCfg): Proposals[] {
+    let row = 0;
+    return counts.map((levelCounts) => {
+      const total = levelCounts.reduce((x, y) => x + y, 0);
+      const boxes = new Float32Array(total * 4);
+      const scores = new Float32Array(total);
+      const levels = new Int32Array(total);
+      let k = 0;
+      levelCounts.forEach((c, l) => {
+        for (let j = 0; j < c; j++, k++, row++) {
+          boxes.set(host.subarray(row * 5, row * 5 + 4), k * 4);
+          scores[k] = host[row * 5 + 4];
+          levels[k] = l;
+        }
+      });
+      return filterAndNms(boxes, scores, levels, cfg);
+    });
   }
 }
 

@@ -17,6 +17,7 @@
 //   TvdGelu / TvdGeluGrad  exact GELU x * Phi(x) and dy * (Phi(x) + x phi(x)), with erf in tfjs-webgpu's
 //                   own form (Abramowitz & Stegun 7.1.26, tfjs's ERF_* constants) so values match the
 //                   composite's tf.erf on this backend.
+// Element reads go through f32(): tfjs's bool -> float32 Cast keeps the bool buffer, declared i32.
 // Only registered for webgpu (and only with our kernels on, see register.ts): cpu and wasm keep the
 // composites, so their numbers are unchanged bit for bit.
 import * as tf from '@tensorflow/tfjs';
@@ -129,7 +130,7 @@ class WelfordPartialProgram implements WebGPUProgramLike {
         var m = 0.0;
         if (col < uniforms.cols) {
           for (var r = rStart + ly; r < rEnd; r = r + ${TY}) {
-            let v = X[r * uniforms.cols + col];
+            let v = f32(X[r * uniforms.cols + col]);
             n = n + 1.0;
             let d = v - mean;
             mean = mean + d / n;
@@ -283,7 +284,7 @@ class BnApplyProgram extends ElementwiseProgram {
   }
   protected body(): string {
     return `${XHAT_AFFINE}
-          let z = (X[i] - mean) * (invstd * W[c]) + B[c];
+          let z = (f32(X[i]) - mean) * (invstd * W[c]) + B[c];
           result[i] = ${this.act === 'gelu' ? 'tvdGelu(z)' : 'z'};`;
   }
 }
@@ -305,8 +306,8 @@ class BnGradInputProgram extends ElementwiseProgram {
   }
   protected body(): string {
     return `${XHAT_AFFINE}
-          let xhat = (X[i] - mean) * invstd;
-          let dy = ${this.act === 'gelu' ? 'Dy[i] * tvdGeluDeriv(xhat * W[c] + B[c])' : 'Dy[i]'};
+          let xhat = (f32(X[i]) - mean) * invstd;
+          let dy = ${this.act === 'gelu' ? 'f32(Dy[i]) * tvdGeluDeriv(xhat * W[c] + B[c])' : 'f32(Dy[i])'};
           let centred = (dy - Sums[c] / uniforms.n) - xhat * (Sums[uniforms.cols + c] / uniforms.n);
           result[i] = centred * (invstd * W[c]);`;
   }
@@ -324,7 +325,7 @@ class GeluProgram extends ElementwiseProgram {
     this.shaderKey = grad ? 'tvdGeluGrad' : 'tvdGelu';
   }
   protected body(): string {
-    return this.grad ? 'result[i] = Dy[i] * tvdGeluDeriv(X[i]);' : 'result[i] = tvdGelu(X[i]);';
+    return this.grad ? 'result[i] = f32(Dy[i]) * tvdGeluDeriv(f32(X[i]));' : 'result[i] = tvdGelu(f32(X[i]));';
   }
 }
 
@@ -382,8 +383,8 @@ class BnGradPartialProgram implements WebGPUProgramLike {
           ${this.act === 'gelu' ? 'let b = B[col];' : ''}
           for (var r = rStart + ly; r < rEnd; r = r + ${TY}) {
             let i = r * uniforms.cols + col;
-            let xhat = (X[i] - mean) * invstd;
-            let dy = ${this.act === 'gelu' ? 'Dy[i] * tvdGeluDeriv(xhat * w + b)' : 'Dy[i]'};
+            let xhat = (f32(X[i]) - mean) * invstd;
+            let dy = ${this.act === 'gelu' ? 'f32(Dy[i]) * tvdGeluDeriv(xhat * w + b)' : 'f32(Dy[i])'};
             a0 = a0 + dy;
             a1 = a1 + dy * xhat;
           }

@@ -66,7 +66,9 @@ export class ColumnSumPartialProgram implements WebGPUProgramLike {
         var acc = 0.0;
         if (col < uniforms.cols) {
           for (var r = rStart + ly; r < rEnd; r = r + TY) {
-            acc = acc + X[r * uniforms.cols + col];
+            // f32(): tfjs's bool -> float32 Cast keeps the bool buffer (same dataId), so the shader
+            // declares X by the stored dtype (i32) although the tensor is float32.
+            acc = acc + f32(X[r * uniforms.cols + col]);
           }
         }
         let li = ly * TX + lx;

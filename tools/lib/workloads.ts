@@ -165,12 +165,12 @@ function byParamName(grads: tf.NamedTensorMap, names: Map<string, string>): Reco
 
 /**
  * Mask R-CNN of a config. Train: the runner's step (prepareTrain reads the proposals asynchronously
- * on webgpu, then forward + backward of the summed losses + the config's optimizer). Infer: batch 1,
- * image h x w (padded to a multiple of 32), detections read back to the host.
+ * on webgpu, then forward + backward of the summed losses + the config's optimizer). Infer: batch
+ * `batch` (default 1), image h x w (padded to a multiple of 32), detections read back to the host.
  */
 export async function detectorWorkload(a: { config: string; mode: StepMode; shape: [number, number]; batch?: number; objects: number; cfgOptions: string[] }): Promise<BuiltWorkload> {
   const cfg = await loadTyped(a.config, 'MaskRCNN', a.cfgOptions);
-  const batch = a.mode === 'infer' ? 1 : (a.batch ?? cfg.data.samples_per_gpu);
+  const batch = a.batch ?? (a.mode === 'infer' ? 1 : cfg.data.samples_per_gpu);
   if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch: expected a positive integer, got ${batch}`);
   const model = buildModel(cfg);
   if (!(model instanceof MaskRCNN)) throw new UserError(`${a.config}: the model is not a MaskRCNN`);
@@ -185,15 +185,13 @@ export async function detectorWorkload(a: { config: string; mode: StepMode; shap
   };
   if (a.mode === 'infer') {
     model.module.eval();
-    const one = randomDetBatch(1, h, w, 0, numClasses);
-    // An asynchronous predict (webgpu under Node cannot read synchronously) is used when the model has one.
-    const asyncPredict = (model as unknown as { predictBitmapsAsync?: (b: DetBatch) => Promise<{ scores: ArrayLike<number> }[]> }).predictBitmapsAsync;
+    const imgs = randomDetBatch(batch, h, w, 0, numClasses);
     return {
       ...base,
-      label: `${a.config}, inference, image ${w}x${h} (padded ${base.inputShape[2]}x${base.inputShape[1]}), batch 1`,
+      label: `${a.config}, inference, image ${w}x${h} (padded ${base.inputShape[2]}x${base.inputShape[1]}), batch ${batch}`,
+      // The asynchronous test path (the same on every backend), detections read back to the host.
       step: async () => {
-        if (asyncPredict) await asyncPredict.call(model, one);
-        else model.predictBitmaps(one);
+        await model.predictBitmaps(imgs);
         return null;
       },
       dispose: () => model.dispose(),
@@ -227,18 +225,18 @@ export async function detectorWorkload(a: { config: string; mode: StepMode; shap
 /** Semantic FPN (EncoderDecoder) of a config: train step with the config's optimizer, or whole-image inference. */
 export async function segmentorWorkload(a: { config: string; mode: StepMode; shape: [number, number]; batch?: number; cfgOptions: string[] }): Promise<BuiltWorkload> {
   const cfg = await loadTyped(a.config, 'EncoderDecoder', a.cfgOptions);
-  const batch = a.mode === 'infer' ? 1 : (a.batch ?? cfg.data.samples_per_gpu);
+  const batch = a.batch ?? (a.mode === 'infer' ? 1 : cfg.data.samples_per_gpu);
   if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch: expected a positive integer, got ${batch}`);
   const model = buildModel(cfg) as unknown as EncoderDecoder;
   const [h, w] = a.shape;
   const base = { kind: 'segmentor' as const, mode: a.mode, images: batch, params: model.module.numParameters(), inputShape: [batch, h, w, 3] as [number, number, number, number] };
   if (a.mode === 'infer') {
     model.module.eval();
-    const img = tf.randomNormal([1, h, w, 3]) as tf.Tensor4D;
+    const img = tf.randomNormal([batch, h, w, 3]) as tf.Tensor4D;
     const m = { ori_shape: [h, w, 3] as [number, number, number], img_shape: [h, w, 3] as [number, number, number] };
     return {
       ...base,
-      label: `${a.config}, whole-image inference (argmax map), ${h}x${w}, batch 1`,
+      label: `${a.config}, whole-image inference (argmax map), ${h}x${w}, batch ${batch}`,
       step: () => tf.tidy(() => tf.argMax(model.inferenceScores(img, m), -1)),
       dispose: () => {
         img.dispose();
