@@ -5,7 +5,7 @@
 // Forward values use the same primitive sequence as the composites they replace, so outputs are
 // bit-identical; gradients agree to float rounding.
 import * as tf from '@tensorflow/tfjs';
-import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from './webgpu/bn_gelu_webgpu';
+import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_RUNNING_UPDATE, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from './webgpu/bn_gelu_webgpu';
 
 type Grads = tf.Tensor | tf.Tensor[];
 type Save = tf.GradSaveFunc;
@@ -149,12 +149,25 @@ function batchNormTrainFused(
   eps: number,
   act: 'none' | 'gelu',
 ): { y: tf.Tensor4D; stats: BatchStats } {
-  let stats: BatchStats | null = null;
+  const { y, packed } = batchNormTrainPacked(x, weight, bias, eps, act);
+  const [mean, variance] = tf.unstack(packed) as tf.Tensor1D[];
+  packed.dispose();
+  return { y, stats: { mean, variance } };
+}
+
+/** The fused forward with the statistics as one kept [2, C] tensor (rows mean, biased variance; caller disposes). */
+function batchNormTrainPacked(
+  x: tf.Tensor4D,
+  weight: tf.Tensor1D,
+  bias: tf.Tensor1D,
+  eps: number,
+  act: 'none' | 'gelu',
+): { y: tf.Tensor4D; packed: tf.Tensor2D } {
+  let packed: tf.Tensor2D | null = null;
   const attrs = { eps, act };
   const op = customOp(([xi, w, b], save) => {
-    const st = run(BN_STATS, { x: xi });
-    const [mean, variance] = tf.unstack(st) as tf.Tensor1D[];
-    stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    const st = run(BN_STATS, { x: xi }) as tf.Tensor2D;
+    packed = tf.keep(st);
     save([xi, st, w, b]);
     return {
       value: run(BN_APPLY, { x: xi, stats: st, weight: w, bias: b }, attrs),
@@ -167,7 +180,7 @@ function batchNormTrainFused(
     };
   });
   const y = op(x, weight, bias) as tf.Tensor4D;
-  return { y, stats: stats! };
+  return { y, packed: packed! };
 }
 
 /** The state of a BatchNorm2d that a training-mode forward reads and updates. */
@@ -186,6 +199,7 @@ export interface BatchNormState {
  * unbiased variance for the running value). BatchNorm2d.forward and fused callers share this.
  */
 export function batchNormTrainStep(bn: BatchNormState, x: tf.Tensor4D, act: 'none' | 'gelu' = 'none'): tf.Tensor4D {
+  if (x.dtype === 'float32' && fusedBnGeluActive()) return batchNormTrainStepFused(bn, x, act);
   const { y, stats } = batchNormTrain(x, bn.weight as tf.Tensor as tf.Tensor1D, bn.bias as tf.Tensor as tf.Tensor1D, bn.eps, act);
   const n = x.size / x.shape[3];
   // Running stats are state: these ops do not lead to the output, so backprop never visits them.
@@ -197,6 +211,26 @@ export function batchNormTrainStep(bn: BatchNormState, x: tf.Tensor4D, act: 'non
     bn.numBatchesTracked.assign(tf.add(bn.numBatchesTracked, tf.scalar(1, 'int32')));
   });
   tf.dispose([stats.mean, stats.variance]);
+  return y;
+}
+
+/**
+ * batchNormTrainStep on webgpu with the fused kernels: the running mean and variance are each one
+ * TvdBnRunningUpdate dispatch reading the [2, C] statistics (same momentum rule and unbiased factor,
+ * same f32 operations as the op path above), instead of 2 slices + 8 element-wise ops.
+ */
+function batchNormTrainStepFused(bn: BatchNormState, x: tf.Tensor4D, act: 'none' | 'gelu'): tf.Tensor4D {
+  const { y, packed } = batchNormTrainPacked(x, bn.weight as tf.Tensor as tf.Tensor1D, bn.bias as tf.Tensor as tf.Tensor1D, bn.eps, act);
+  const n = x.size / x.shape[3];
+  tf.tidy(() => {
+    const m = bn.momentum;
+    const upd = (v: tf.Variable, row: number, scale: number) =>
+      run(BN_RUNNING_UPDATE, { running: v, stats: packed }, { row, keep: 1 - m, take: m, scale });
+    bn.runningMean.assign(upd(bn.runningMean, 0, 1));
+    bn.runningVar.assign(upd(bn.runningVar, 1, n / Math.max(n - 1, 1)));
+    bn.numBatchesTracked.assign(tf.add(bn.numBatchesTracked, tf.scalar(1, 'int32')));
+  });
+  packed.dispose();
   return y;
 }
 

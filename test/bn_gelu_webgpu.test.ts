@@ -6,7 +6,7 @@
 // path really runs on webgpu (kernel calls counted), it leaks no tensors, and cpu keeps the composite.
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
-import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from '../ops/webgpu/bn_gelu_webgpu';
+import { BN_APPLY, BN_GRAD_INPUT, BN_GRAD_SUMS, BN_RUNNING_UPDATE, BN_STATS, GELU, GELU_GRAD, fusedBnGeluActive } from '../ops/webgpu/bn_gelu_webgpu';
 import { batchNormTrain, batchNormTrainStep, geluLean } from '../ops/fused_ops';
 import { describeWebgpu, relMaxDiff, runOn, seededValues, setupWebgpu } from './helpers/webgpu';
 
@@ -91,6 +91,46 @@ describeWebgpu(gpu, 'fused BatchNorm-train / GELU kernels vs cpu', () => {
       return out;
     };
     await expectSame('running stats', fn);
+  });
+
+  it('batchNormTrainStep on webgpu: running stats by 2 TvdBnRunningUpdate calls (no slices, no op-by-op update), no tensor leak', async () => {
+    await tf.setBackend('webgpu');
+    const shape: Shape = [2, 4, 5, 6];
+    const d = data(shape);
+    const bn = {
+      weight: tf.variable(tf.tensor1d(d.w)),
+      bias: tf.variable(tf.tensor1d(d.b)),
+      runningMean: tf.variable(tf.zeros([6])),
+      runningVar: tf.variable(tf.ones([6])),
+      numBatchesTracked: tf.variable(tf.scalar(0, 'int32')),
+      eps: 1e-5,
+      momentum: 0.1,
+    };
+    const x = tf.tensor4d(d.x, shape);
+    // The op-by-op update (the non-fused path's formula) on webgpu from the same batch statistics.
+    const expected = tf.tidy(() => {
+      const { y, stats } = batchNormTrain(x, bn.weight as tf.Tensor as tf.Tensor1D, bn.bias as tf.Tensor as tf.Tensor1D, 1e-5, 'gelu');
+      const n = 2 * 4 * 5;
+      const rm = tf.add(tf.mul(bn.runningMean, 1 - 0.1), tf.mul(stats.mean, 0.1));
+      const rv = tf.add(tf.mul(bn.runningVar, 1 - 0.1), tf.mul(tf.mul(stats.variance, n / (n - 1)), 0.1));
+      tf.dispose([y, stats.mean, stats.variance]);
+      return [rm, rv];
+    });
+    const before = tf.memory().numTensors;
+    const prof = await tf.profile(() => batchNormTrainStep(bn, x, 'gelu'));
+    const names = prof.kernels.map((k) => k.name);
+    tf.dispose(prof.result as tf.Tensor);
+    expect(names.filter((n) => n === BN_RUNNING_UPDATE).length).toBe(2);
+    expect(names).not.toContain('Unpack');
+    expect(names.filter((n) => n === 'Multiply').length).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    // Same f32 operations: equal up to a possible fma contraction by the GPU compiler (<= 4 ulps).
+    const got = [await bn.runningMean.data(), await bn.runningVar.data()];
+    const want = [await expected[0].data(), await expected[1].data()];
+    got.forEach((g, k) => g.forEach((v, i) => expect(Math.abs(v - want[k][i]), `row ${k} ch ${i}`).toBeLessThanOrEqual(4 * 2 ** (Math.floor(Math.log2(Math.abs(want[k][i]) || 1)) - 23))));
+    tf.dispose(expected);
+    tf.dispose([x, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.numBatchesTracked]);
+    await tf.setBackend('cpu');
   });
 
   it('runs the fused kernels on webgpu (one GELU kernel each way; BN stats/apply/sums/dx) and leaks no tensors', async () => {

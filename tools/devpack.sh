@@ -29,6 +29,7 @@ mkdir -p "$tmp/prod" && cp package.json package-lock.json "$tmp/prod/"
 (cd "$tmp/prod" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null 2>&1)
 nm="$tmp/prod/node_modules"
 rm -rf "$nm"/webgpu/dist/{darwin-universal,win32-x64,win32-arm64,linux-arm64} "$nm"/@tensorflow/*/dist/miniprogram
+[ -d "$nm/koffi/build/koffi" ] && find "$nm/koffi/build/koffi" -mindepth 1 -maxdepth 1 ! -name linux_x64 -exec rm -rf {} +
 find "$nm" \( -name '*.map' -o -name '*.d.ts' -o -name '*_test.js' -o -name '*.min.js' -o -name '*.es2017.js' -o -name '*.fesm.js' \) -delete
 tar -cJf .devpack/node_modules.tar.xz -C "$tmp/prod" node_modules
 # 4. setup.sh, sourced on the GPU machine (BASH_SOURCE, not $0: $0 is the shell when sourced).

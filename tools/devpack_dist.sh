@@ -32,6 +32,12 @@ install -D "$tmp/mesa/usr/lib/x86_64-linux-gnu/libVkLayer_MESA_device_select.so"
 install -D "$tmp/mesa/usr/share/vulkan/implicit_layer.d/VkLayer_MESA_device_select.json" "$tmp/stage/usr/share/vulkan/implicit_layer.d/VkLayer_MESA_device_select.json"
 rm -rf "$tmp"/stage/usr/share/{doc,man,lintian,locale}
 tar -cJf .devpack/dist_libs.tar.xz -C "$tmp/stage" .
+# koffi (the FFI the MPI binding loads), linux-x64 binary only, unpacked into node_modules on the device:
+# a .devpack made before koffi became a dependency lacks it.
+mkdir -p "$tmp/mods/node_modules"
+cp -a node_modules/koffi "$tmp/mods/node_modules/"
+find "$tmp/mods/node_modules/koffi/build/koffi" -mindepth 1 -maxdepth 1 ! -name linux_x64 -exec rm -rf {} +
+tar -cJf .devpack/dist_modules.tar.xz -C "$tmp/mods" node_modules
 cat > .devpack/dist_setup.sh <<'SETUP'
 #!/usr/bin/env bash
 # On the GPU machine, after setup.sh: Open MPI relocated to /tmp/distlibs (OPAL_PREFIX), and the Mesa
@@ -44,6 +50,7 @@ export XDG_DATA_DIRS=/tmp/distlibs/usr/share:${XDG_DATA_DIRS:-/usr/local/share:/
 export PATH=/tmp/distlibs/usr/bin:$PATH
 [ -e /tmp/distlibs/usr/bin/mpirun ] || ln -s orterun /tmp/distlibs/usr/bin/mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+[ -d node_modules/koffi ] || tar -xJf "$here/dist_modules.tar.xz"
 SETUP
 chmod +x .devpack/dist_setup.sh
-du -sh .devpack/dist_libs.tar.xz | sed 's/^/packed: /'
+du -sh .devpack/dist_libs.tar.xz .devpack/dist_modules.tar.xz | sed 's/^/packed: /'
