@@ -5,14 +5,14 @@
 //   - our training checkpoints: safetensors with `state_dict.*` and `optimizer.state.*` tensors and
 //     JSON metadata (iteration, schedule, rng, metrics) under format CHECKPOINT_FORMAT.
 // Writes our checkpoints atomically. Module <-> state_dict copying is in ./state_dict.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from '#platform/fs';
+import { basename, dirname, join } from '#platform/path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from '../core/errors';
 import { fileError, writeFileAtomic as writeAtomic } from '../core/fsio';
 import { type CheckpointKey, type Module, tfToTorch, torchToTf } from '../nn/module';
 import { readTorchZip } from './formats/pth';
-import { type RawTensor, readSafetensors, writeSafetensors } from './formats/safetensors';
+import { type RawTensor, type WriteSafetensorsOptions, readSafetensors, writeSafetensors } from './formats/safetensors';
 import { looksLikeZip, ZipError } from './formats/zip';
 import { stateDict } from './state_dict';
 
@@ -211,7 +211,13 @@ async function toRaw(t: tf.Tensor): Promise<{ shape: number[]; data: Float32Arra
 }
 
 /** Our checkpoint bytes: state_dict (PyTorch layout), optimizer state and `meta` as safetensors. */
-export async function serializeCheckpoint(module: Module, optimizer: OptimizerState | null, meta: CheckpointMeta): Promise<Buffer> {
+/** Our checkpoint's bytes; `opts.f16` stores float32 tensors as float16 (half the size, e.g. for browsers). */
+export async function serializeCheckpoint(
+  module: Module,
+  optimizer: OptimizerState | null,
+  meta: CheckpointMeta,
+  opts: WriteSafetensorsOptions = {},
+): Promise<Uint8Array> {
   const tensors: [string, { shape: number[]; data: Float32Array | Int32Array | Uint8Array }][] = [];
   const layouts = new Map(module.namedSlots().map(([n, s]) => [n, s.layout]));
   for (const [name, slot] of module.namedSlots()) {
@@ -226,7 +232,7 @@ export async function serializeCheckpoint(module: Module, optimizer: OptimizerSt
       t.dispose();
     }
   }
-  return writeSafetensors(tensors, { format: CHECKPOINT_FORMAT, meta: JSON.stringify(meta) });
+  return writeSafetensors(tensors, { format: CHECKPOINT_FORMAT, meta: JSON.stringify(meta) }, opts);
 }
 
 /** Writes our checkpoint to `path` atomically. */

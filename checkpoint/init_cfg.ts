@@ -1,7 +1,7 @@
 // Loading weights into a built model, in one place and after construction: every module of the
 // tree that recorded an `init_cfg: {type: 'Pretrained', checkpoint, prefix?}` (nn/module's
 // `pretrained`) gets its weights here, as mmcv's init_weights does after the model is built.
-import { existsSync } from 'node:fs';
+import { existsSync } from '#platform/fs';
 import type { CheckpointKey, Module } from '../nn/module';
 import { type CheckpointFormat, readCheckpoint } from './checkpoint';
 import { detectPrefix, type LoadOptions, type LoadReport, loadStateDict, selectPrefix } from './state_dict';

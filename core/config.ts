@@ -4,9 +4,9 @@
 // `_delete_: true` in a child dict replaces the base subtree instead of merging. `--cfg-options`
 // overrides are applied last (`a.b.c=value`, list indices as in `a.0.b=value`). Every key remembers
 // the file that set it, so validation errors name it.
-import { existsSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync } from '#platform/fs';
+import { dirname, relative, resolve } from '#platform/path';
+import { pathToFileURL } from '#platform/url';
 import { type Config, rootSchema } from './config_root';
 import { type Schema, validate } from './config_schema';
 import { ConfigError } from './errors';
@@ -251,4 +251,15 @@ export function prettyJson(v: unknown, indent = 0, prefix = 0, width = 100): str
   const entries = Object.entries(v).filter(([, x]) => x !== undefined);
   if (!entries.length) return '{}';
   return `{\n${entries.map(([k, x]) => `${pad}${JSON.stringify(k)}: ${prettyJson(x, indent + 2, JSON.stringify(k).length + 2, width)}`).join(',\n')}\n${' '.repeat(indent)}}`;
+}
+
+/**
+ * Validates an already-resolved config object (e.g. the `config` a checkpoint's metadata carries,
+ * or one built in code) against `schema`. Throws ConfigError naming `source` and the key path.
+ */
+export function checkConfig(cfg: unknown, source = 'config', schema: Schema = rootSchema): Config {
+  if (!isDict(cfg)) throw new ConfigError(`${source}: expected a config object`, '', source);
+  const copy = structuredClone(cfg);
+  validate(schema, copy, () => source);
+  return copy as Config;
 }

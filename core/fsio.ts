@@ -2,7 +2,7 @@
 // environment causes (full disk, read-only or missing folder) becomes one user-facing line naming the
 // file and what to do, and so tests can inject those failures (ENOSPC, EACCES) without a real full
 // disk or a non-root user.
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from '#platform/fs';
 import { UserError } from './errors';
 
 /** A file-system failure caused by the environment or input (not by a bug). */

@@ -1,5 +1,5 @@
 /** What every dataset offers the loader: a length, its classes and cheap serialisable raw samples. */
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from '#platform/path';
 import type { RawSample } from './types';
 
 export interface RawDataset {

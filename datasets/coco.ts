@@ -11,7 +11,7 @@
  *   is ignored (kept as a gt_bboxes_ignore box, no mask), as mmdetection 3.x does (2.x raised
  *   in pycocotools' frBbox); evaluation instead rejects such polygons (pycocotools raises).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from '#platform/fs';
 import { DatasetError } from './errors';
 import { resolvePath, type RawDataset } from './base';
 import type { Segmentation } from './masks';

@@ -4,9 +4,7 @@
  * Rng.derive(seed, epoch, index), and the shuffle from (seed, epoch), so batches are
  * identical whatever the number of workers. Workers persist across epochs.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { spawnWorker, type Worker } from '#platform/worker';
 import { Rng } from '../core/rng';
 import type { IndexSampler, DataLoader as LoaderContract } from '../core/registry';
 import type { RawDataset } from './base';
@@ -37,25 +35,6 @@ export interface DataLoaderOptions {
    * DistributedGroupSampler as `sampler` instead.
    */
   groupByAspectRatio?: boolean;
-}
-
-/**
- * Starts a worker running worker.ts. tsx (4.23 on Node 20) installs its ESM hooks on
- * the main thread only, so `new Worker(url, { execArgv: process.execArgv })` fails with
- * "Unknown file extension .ts"; the worker instead registers tsx's in-thread CommonJS
- * hook and requires its entry, which works the same under tsx, vitest and plain node.
- */
-function spawnWorker(workerData: unknown): Worker {
-  const req = createRequire(import.meta.url);
-  const entry = fileURLToPath(new URL('./worker.ts', import.meta.url));
-  const code = `require(${JSON.stringify(req.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(entry)});`;
-  try {
-    return new Worker(code, { eval: true, workerData, execArgv: process.execArgv });
-  } catch (e) {
-    // Some parent flags (e.g. from a test runner) are not allowed in workers.
-    if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-    return new Worker(code, { eval: true, workerData, execArgv: [] });
-  }
 }
 
 function rethrow(reply: WorkerReply): never {

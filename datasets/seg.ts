@@ -4,8 +4,8 @@
  * ann_dir/<same relative name with seg_map_suffix>. ADE20KDataset fixes the 150
  * class names and reduce_zero_label=true; CustomSegDataset takes a class list.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, statSync } from '#platform/fs';
+import { join, relative } from '#platform/path';
 import { ADE20K_CLASSES } from './ade_classes';
 import { resolvePath, type RawDataset } from './base';
 import { DatasetError } from './errors';

@@ -1,7 +1,7 @@
 // From a validated config to a ready Runner: seeds, model and datasets through the registries,
 // optional load_from / resume. Used by tools/train and by tests.
-import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync, renameSync, statSync } from '#platform/fs';
+import { basename, join } from '#platform/path';
 import { fileError, makeDir } from '../core/fsio';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';

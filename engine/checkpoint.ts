@@ -1,7 +1,7 @@
 // Checkpoint files of a work dir: the `latest` link and finding the checkpoint to resume from.
 // Reading and writing the weights themselves is checkpoint/'s job.
-import { existsSync, linkSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, linkSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from '#platform/fs';
+import { basename, dirname, join, resolve } from '#platform/path';
 import { tempPathFor } from '../checkpoint/checkpoint';
 import { fileError } from '../core/fsio';
 

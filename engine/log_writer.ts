@@ -1,7 +1,7 @@
 // Run logs in the work dir: `<timestamp>.log` (the lines printed) and `<timestamp>.log.json` (one JSON
 // object per line), plus a progress bar with ETA on stdout when it is a terminal.
+import { join } from '#platform/path';
 import { appendText, makeDir } from '../core/fsio';
-import { join } from 'node:path';
 
 export interface LogSink {
   /** A line for humans: printed and appended to the text log. */

@@ -1,7 +1,7 @@
 // The training loop (mmcv's EpochBasedRunner and IterBasedRunner in one class): per iteration it
 // sets the scheduled learning rates, fetches a batch, computes losses and gradients, guards against
 // NaN/Inf, clips, steps the optimizer and calls the hooks (logger, eval, checkpoint).
-import { join } from 'node:path';
+import { join } from '#platform/path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../core/config_root';
 import { CheckpointError, TrainingStopped } from '../core/errors';

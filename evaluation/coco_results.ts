@@ -1,7 +1,7 @@
 // Detector results -> COCO results JSON (mmdet's results2json) and COCO bbox/segm metrics with
 // mmdet's names (bbox_mAP, bbox_mAP_50, ..., segm_mAP_l).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, writeFileSync } from '#platform/fs';
+import { dirname } from '#platform/path';
 import type { InstanceResult } from '../structures/results';
 import { COCO, type CocoDataset, type CocoResult } from './coco';
 import { COCOeval, type IouType } from './cocoeval';

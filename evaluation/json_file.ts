@@ -5,7 +5,7 @@
 // of a top-level array (or of an array stored under a top-level key) is parsed on its own, so no
 // single string needs to hold the whole file.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync } from '#platform/fs';
 import { EvalInputError } from './errors';
 
 const DEFAULT_CHUNK_ABOVE = 256 * 1024 * 1024;

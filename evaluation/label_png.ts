@@ -2,7 +2,7 @@
 // (fileio/label_map.ts: palette index, 1/2/4/8/16-bit gray sample, as mmsegmentation reads them),
 // with errors as EvalInputError naming the file.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync } from '#platform/fs';
 import { decodeLabelPng } from '../fileio/label_map';
 import { EvalInputError } from './errors';
 

@@ -1,7 +1,7 @@
 // mIoU over two folders of PNG label maps matched by file name.
 
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from '#platform/fs';
+import { join } from '#platform/path';
 import { EvalInputError } from './errors';
 import { readLabelPng } from './label_png';
 import { IoUAccumulator, type IoUAccumulatorOptions, type SegMetrics } from './miou';

@@ -5,7 +5,7 @@
  * image gives its indices, a 1-bit image gives 0/1, a 16-bit image its 16-bit values. Callers turn
  * the samples into what their reference returns (label maps: `readLabelMap`; images: `pngToRgb`).
  */
-import { inflateSync } from 'node:zlib';
+import { inflateSync } from '#platform/zlib';
 
 /** Samples of a PNG as stored: `data` is row-major HWC with `channels` samples per pixel. */
 export interface PngSamples {

@@ -1,8 +1,8 @@
 // tools/infer for ImageClassifier configs: the test split's eval transform on each image file, the
 // softmax scores, and the top-5 classes printed with their names (ImageNet names for 1000 classes)
 // and written to <out-dir>/<name>.json as {image, top5: [{label, name, score}]}.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from '#platform/fs';
+import { basename, extname, join } from '#platform/path';
 import * as tf from '@tensorflow/tfjs';
 import { initWeights, loadStateDict, readCheckpoint } from '../checkpoint';
 import { MODELS } from '../core/registry';

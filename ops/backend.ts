@@ -1,9 +1,8 @@
 // Backend selection. `auto` tries, in order: tensorflow (tfjs-node-gpu, else tfjs-node: optional
 // packages the user installs), webgpu (Dawn through the `webgpu` package, only if it finds a GPU
 // adapter), wasm, cpu. The result says which backend runs and why each better one was not used.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { createGpu, probeWebgpuQuietly } from '#platform/gpu';
 import { BackendError } from '../core/errors';
 // Training on wasm needs the gradient kernels tfjs-backend-wasm lacks; registering is name-based and
 // harmless for other backends.
@@ -47,38 +46,14 @@ async function tryTensorflow(): Promise<Attempt> {
   };
 }
 
-/**
- * Asks Dawn for an adapter in a child process, so that what Dawn prints on machines without a GPU
- * (`Couldn't load Vulkan`, `XDG_RUNTIME_DIR is invalid`, ...) goes to the child's captured stderr
- * instead of the user's terminal. Returns null when an adapter exists, else one line saying why not.
- */
-export function probeWebgpuQuietly(timeoutMs = 60_000): string | null {
-  const script =
-    "import('webgpu').then(async (m) => { const a = await m.create([]).requestAdapter(); process.stdout.write(a ? 'adapter' : 'none'); }, " +
-    "(e) => { process.stdout.write('load-failed: ' + String(e && e.message || e).split('\\n')[0]); })";
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: timeoutMs });
-  if (r.stdout === 'adapter') return null;
-  if (r.stdout?.startsWith('load-failed: ')) return `the webgpu package failed to load (${r.stdout.slice('load-failed: '.length)})`;
-  // Dawn's own explanation, reduced to its first line without source locations.
-  const dawn = (r.stderr ?? '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('at ') && !l.startsWith('<'))
-    .map((l) => l.replace(/^(Warning|Error|error):\s*/i, ''))[0];
-  if (r.error || r.signal) return `the adapter probe did not finish (${r.error?.message ?? r.signal})`;
-  return `no GPU adapter${dawn ? ` (Dawn: ${dawn})` : ' (Dawn found no usable Vulkan/Metal/D3D12 device)'}`;
-}
-
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 async function tryWebgpu(): Promise<Attempt> {
   const install = 'a GPU with a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver; the `webgpu` npm package provides Dawn';
   const missing = probeWebgpuQuietly();
   if (missing) return { ok: false, why: missing, install: missing.startsWith('the webgpu package') ? 'npm install webgpu' : install };
-  let gpu: { requestAdapter(): Promise<unknown> };
   try {
-    const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): typeof gpu; globals: Record<string, unknown> };
-    gpu = create([]);
+    const dawn = await createGpu();
+    const gpu = dawn.gpu;
     let adapter: unknown = null;
     try {
       adapter = await gpu.requestAdapter();
@@ -87,10 +62,7 @@ async function tryWebgpu(): Promise<Attempt> {
     }
     if (!adapter) return { ok: false, why: 'no GPU adapter (Dawn found no usable Vulkan/Metal/D3D12 device)', install };
     // tfjs-backend-webgpu reads navigator.gpu and the GPU* constants from the global scope.
-    Object.assign(globalThis, globals);
-    const g = globalThis as unknown as { navigator?: Record<string, unknown> };
-    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-    else g.navigator = { gpu };
+    dawn.install();
   } catch (e) {
     return { ok: false, why: `the webgpu package failed to load (${firstLine(e)})`, install: 'npm install webgpu' };
   }

@@ -1,8 +1,8 @@
 // Draws any prediction structure on its original image, as `tools/eval --show-dir` writes them:
 // detections (boxes, masks, "label score") or a colour-coded label map blended with the image.
 // Dispatches on the result's structure (structures/results), not on the model type.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from '#platform/fs';
+import { dirname, join } from '#platform/path';
 import { UserError } from '../core/errors';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { instanceResultBitmaps } from '../structures/mask_rle';

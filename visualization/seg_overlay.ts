@@ -1,8 +1,8 @@
 // Colour-coded segmentation predictions blended with the image, as mmseg's show_result:
 // out = img * (1 - opacity) + palette[label] * opacity (opacity 0.5), written as PNG.
 // Used by `tools/eval --show-dir`.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from '#platform/fs';
+import { dirname, join } from '#platform/path';
 import { decodeImage, encodePngRgb } from '../datasets/io/image';
 import { labelColor } from './palette';
 import { UserError } from '../core/errors';

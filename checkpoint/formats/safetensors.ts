@@ -114,26 +114,78 @@ function dtypeOf(data: RawTensor['data']): DType {
   return 'U8';
 }
 
-/** Serialises tensors (in insertion order) and string metadata into a safetensors buffer. */
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** IEEE 754 binary32 -> binary16 bits, round to nearest even (overflow -> inf, NaN kept). */
+export function f32ToF16Bits(v: number): number {
+  f32Scratch[0] = v;
+  const x = u32Scratch[0];
+  const sign = (x >>> 16) & 0x8000;
+  const e = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (e === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const exp = e - 127 + 15;
+  if (exp >= 0x1f) return sign | 0x7c00;
+  if (exp <= 0) {
+    // Subnormal half: value = h * 2^-24.
+    if (exp < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - exp;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (exp << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // A carry out of the mantissa bumps the exponent, which is the correct rounding.
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+function toF16Bytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length * 2);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) dv.setUint16(i * 2, f32ToF16Bits(data[i]), true);
+  return out;
+}
+
+export interface WriteSafetensorsOptions {
+  /** Store float32 tensors as F16 (half the bytes; readSafetensors widens them back to float32). */
+  f16?: boolean;
+}
+
+/** Serialises tensors (in insertion order) and string metadata into safetensors bytes. */
 export function writeSafetensors(
   tensors: Iterable<[string, { shape: number[]; data: RawTensor['data'] }]>,
   metadata: Record<string, string> = {},
-): Buffer {
+  opts: WriteSafetensorsOptions = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    const dtype = dtypeOf(t.data);
-    const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const half = opts.f16 === true && t.data instanceof Float32Array;
+    const dtype = half ? 'F16' : dtypeOf(t.data);
+    const bytes = half ? toF16Bytes(t.data as Float32Array) : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  // Pad the header to 8 bytes so the data section is aligned, as the reference writer does.
-  const headerBytes = Buffer.concat([json, Buffer.from(' '.repeat((8 - (json.byteLength % 8)) % 8))]);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(headerBytes.byteLength));
-  return Buffer.concat([len, headerBytes, ...chunks]);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Pad the header to 8 bytes with spaces so the data section is aligned, as the reference writer does.
+  const headerLen = json.byteLength + ((8 - (json.byteLength % 8)) % 8);
+  const out = new Uint8Array(8 + headerLen + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.byteLength, 8 + headerLen);
+  let o = 8 + headerLen;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
 }

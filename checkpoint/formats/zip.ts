@@ -1,6 +1,6 @@
 // A minimal zip reader (central directory, ZIP64, stored and deflate entries): enough for the
 // archives that torch.save writes (uncompressed, 64-byte aligned, ZIP64 past 4 GiB).
-import { inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from '#platform/zlib';
 
 export class ZipError extends Error {}
 

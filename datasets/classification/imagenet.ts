@@ -4,10 +4,10 @@
 //                  sorted folder names, files in sorted os.walk order, extensions IMG_EXTENSIONS
 //   list file:     <ann_file> lines `relative/path.JPEG <label>` (paths relative to data_prefix)
 // Batches are { inputs: [B, size, size, 3] float32 NHWC, labels, indices }.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from '#platform/fs';
+import { extname, join } from '#platform/path';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
+import sharp from '#platform/sharp';
 import { Rng } from '../../core/rng';
 import type { BuiltDataset, DataLoader as LoaderContract, LoaderOptions } from '../../core/registry';
 import { DatasetError } from '../errors';

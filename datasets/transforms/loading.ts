@@ -1,5 +1,5 @@
 /** LoadImageFromFile and LoadAnnotations (detection boxes/labels/masks, or a semantic label map). */
-import { decodeImage, decodeLabelMap } from '../io/image';
+import { decodeImage, decodeLabelMap } from '#platform/image';
 import { DatasetError } from '../errors';
 import { segmentationToBitmap } from '../masks';
 import type { PipelineState } from '../types';

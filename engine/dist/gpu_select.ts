@@ -4,8 +4,8 @@
 // and, with MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE=1, exposes only that device to the process.
 // This module finds the GPUs' PCI bus ids (sysfs, or TINYVIM_GPU_PCI_IDS), picks the local rank's
 // one and sets those variables before the webgpu package creates its Vulkan instance.
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from '#platform/fs';
+import { basename, join } from '#platform/path';
 import { UserError } from '../../core/errors';
 
 /** Kernel drivers of compute GPUs (BMC/virtual display adapters, e.g. ASPEED VGA, are skipped). */

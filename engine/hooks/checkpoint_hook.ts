@@ -1,7 +1,7 @@
 // Saves `iter_<n>.safetensors` / `epoch_<n>.safetensors` every `interval` units and at the end, keeps
 // `latest.safetensors` pointing at the newest and prunes old files beyond max_keep_ckpts.
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from '#platform/fs';
+import { join } from '#platform/path';
 import type { Runner } from '../runner';
 import { everyN, type Hook } from './hook';
 

@@ -1,8 +1,8 @@
 // Evaluates on the validation set every `interval` iterations/epochs, logs the metrics and keeps a
 // `best_<metric>.safetensors` checkpoint (the runner writes it, as a hard link to the same-iteration
 // checkpoint when one is saved). Register it before the CheckpointHook so checkpoints carry the metrics.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from '#platform/fs';
+import { join } from '#platform/path';
 import type { Runner } from '../runner';
 import { everyN, type Hook } from './hook';
 

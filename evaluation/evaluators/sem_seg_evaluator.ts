@@ -2,8 +2,8 @@
 // (at the original image size) is compared at once with the image's label map read from disk
 // (reduce_zero_label applied to the GT only, ignore_index dropped) and only the per-class
 // histograms are kept, so memory does not grow with the validation set.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, writeFileSync } from '#platform/fs';
+import { dirname } from '#platform/path';
 import { UserError } from '../../core/errors';
 import type { EvaluationReport, Evaluator } from '../../core/registry';
 import type { SegResult } from '../../structures/results';
