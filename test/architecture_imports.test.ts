@@ -11,6 +11,12 @@ const ROOT = join(dirname(new URL(import.meta.url).pathname), '..');
 /** Folder -> the folders (or single files) its modules may import; '*' = everything. */
 export const ALLOWED: Record<string, readonly string[]> = {
   tools: ['*'],
+  // The browser page: a client of the package entry (index.ts), like tools/ is of the library.
+  web: ['*'],
+  // The public inference API (initDetector, inferenceDetector, ...): wiring above models, like tools/.
+  apis: ['core', 'checkpoint', 'datasets', 'structures', 'models', 'ops', 'nn', 'fileio', 'visualization'],
+  // Node/browser implementations behind '#platform/*' (file access, zlib, image decoding, GPU).
+  platform: ['core', 'datasets', 'fileio'],
   test: ['*'],
   configs: ['core'],
   // datasets/loader.ts: the single-process epoch order that engine/dist's samplers shard.
