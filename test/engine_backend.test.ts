@@ -30,7 +30,8 @@ describe('selectBackend', () => {
     const g = tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 5, 5, 2]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')))(tf.ones([3, 3, 2, 4]));
     expect(g.shape).toEqual([3, 3, 2, 4]);
     // Centre tap sees all 25 pixels; a corner tap sees 16.
-    const v = g.arraySync() as number[][][][];
+    // Read asynchronously: on webgpu (e.g. SwiftShader in CI) synchronous reads are not allowed under Node.
+    const v = (await g.array()) as number[][][][];
     expect(v[1][1][0][0]).toBe(25);
     expect(v[0][0][0][0]).toBe(16);
   });

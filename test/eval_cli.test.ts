@@ -197,8 +197,9 @@ describe('tools/eval', () => {
     for (const name of ['other', 'rectangle', 'ellipse', 'triangle', 'diamond']) expect(out).toMatch(new RegExp(`^\\| ${name} +\\| \\d+\\.\\d\\d +\\| \\d+\\.\\d\\d +\\|$`, 'm'));
     const saved = JSON.parse(readFileSync(outJson, 'utf8'));
     for (const k of ['aAcc', 'mIoU', 'mAcc']) {
-      const v = Number(out.match(new RegExp(`^${k}: (\\d\\.\\d{4})$`, 'm'))?.[1]);
-      expect(v).toBe(saved.metrics[k]);
+      // Printed with 4 decimals; saved as mmseg returns it (round(x * 100, 2) / 100, a float such as 0.060899999999999996).
+      const printed = out.match(new RegExp(`^${k}: (\\d\\.\\d{4})$`, 'm'))?.[1];
+      expect(printed).toBe((saved.metrics[k] as number).toFixed(4));
     }
     expect(saved.metrics['IoU.diamond']).toBeGreaterThanOrEqual(0);
     expect(saved.images.map((i: { ori_filename: string }) => i.ori_filename)).toEqual(['000001.jpg', '000002.jpg', '000003.jpg']);
