@@ -1,22 +1,7 @@
 // A small PNG writer for tests: any colour type and bit depth, stored samples given directly
 // (row-major HWC; palette images take indices), filter 0, optional Adam7 interlacing.
 import { deflateSync } from 'node:zlib';
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) c = CRC_TABLE[(c ^ x) & 255] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32 } from './torch_zip';
 
 function chunk(type: string, body: Uint8Array): Buffer {
   const head = Buffer.alloc(8);
