@@ -17,7 +17,7 @@ import type { DetBatch } from '../datasets/types';
 import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { registerTinyBackbone, tinyBatch, tinyMaskRcnnConfig } from './helpers/mask_rcnn_tiny';
 import { SyncReadError, withoutSyncReads } from './helpers/sync_read_guard';
-import { compareDetections } from './helpers/det_compare';
+import { compareDetections } from '../tools/lib/det_compare';
 
 const FIX = 'test/fixtures/mask_rcnn_async';
 

@@ -9,7 +9,7 @@ import { buildMaskRCNN } from '../models/mask_rcnn_builder';
 import type { MaskRCNN } from '../models/mask_rcnn';
 import { loadStateDict, readCheckpoint } from '../checkpoint';
 import { registerTinyBackbone, tinyBatch, tinyMaskRcnnConfig } from './helpers/mask_rcnn_tiny';
-import { compareDetections } from './helpers/det_compare';
+import { compareDetections } from '../tools/lib/det_compare';
 import { describeWebgpu, setupWebgpu } from './helpers/webgpu';
 
 const gpu = await setupWebgpu();

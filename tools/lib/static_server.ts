@@ -1,5 +1,6 @@
-// A minimal static file server for the browser tests: URL prefixes mapped to folders, with the
-// content types the page needs (application/wasm for streaming compilation, text/javascript).
+// A minimal static file server for the browser tests and tools/web_screenshot: URL prefixes mapped
+// to folders, with the content types the page needs (application/wasm for streaming compilation,
+// text/javascript).
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

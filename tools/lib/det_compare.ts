@@ -9,10 +9,18 @@ export interface DetDiff {
   maxBoxDiff: number;
   maxScoreDiff: number;
   maxMaskPixels: number;
+  /** pairs[i]: the index in `b` paired with detection i of `a`, -1 when none is within the tolerances. */
+  pairs: number[];
 }
 
+/**
+ * Pairs every detection of `a` greedily (in a's order) with the unused detection of `b` of the same
+ * label whose box is nearest (max coordinate difference, px), and lists what disagrees. Masks are
+ * compared only when both sides carry bitmaps. Order-insensitive on purpose: near-equal scores may
+ * swap between backends.
+ */
 export function compareDetections(a: DetectionResult, b: DetectionResult, opts: { boxTol: number; scoreTol: number; maskPixels?: number }): DetDiff {
-  const out: DetDiff = { problems: [], maxBoxDiff: 0, maxScoreDiff: 0, maxMaskPixels: 0 };
+  const out: DetDiff = { problems: [], maxBoxDiff: 0, maxScoreDiff: 0, maxMaskPixels: 0, pairs: [] };
   const n = a.scores.length;
   if (b.scores.length !== n) out.problems.push(`${n} vs ${b.scores.length} detections`);
   const used = new Uint8Array(b.scores.length);
@@ -26,10 +34,12 @@ export function compareDetections(a: DetectionResult, b: DetectionResult, opts: 
       if (d < bestD) [best, bestD] = [j, d];
     }
     if (best < 0 || bestD > opts.boxTol) {
+      out.pairs.push(-1);
       out.problems.push(`detection ${i} (label ${a.labels[i]}, score ${a.scores[i].toFixed(4)}) has no partner within ${opts.boxTol} px`);
       continue;
     }
     used[best] = 1;
+    out.pairs.push(best);
     out.maxBoxDiff = Math.max(out.maxBoxDiff, bestD);
     const ds = Math.abs(a.scores[i] - b.scores[best]);
     out.maxScoreDiff = Math.max(out.maxScoreDiff, ds);
