@@ -127,7 +127,7 @@ export class COCO {
         const c = mask.checkPolygonList(segm);
         if (c.error) continue;
         if (c.odd) tally.add('polygon_odd', id, (n) => have(n, 'polygons with an odd number of coordinates'), `${asGiven} (the last value is not used)`);
-        if (c.short) tally.add('polygon_short', id, (n) => have(n, 'polygons with fewer than 3 points (6 numbers)'), asGiven);
+        if (c.short) tally.add('polygon_short', id, (n) => have(n, 'polygons with fewer than 3 points (6 numbers)'), `${asGiven} (a polygon of 0-2 points adds no pixels)`);
       } else if (isObj(segm)) {
         checkRleInput(segm, img, id, tally, (n, what) => have(n, what));
       }
