@@ -21,7 +21,7 @@ const H = 40;
 const W = 40;
 
 /** Compressed RLE of the axis-aligned square [x, y, x+s) x [y, y+s) in an h x w image. */
-function squareRle(x: number, y: number, s: number, h = H, w = W): { size: [number, number]; counts: string } {
+function squareRle(x: number, y: number, s: number, h = H, w = W): mask.RleObject {
   const col = new Uint8Array(h * w);
   for (let xx = x; xx < x + s; xx++) for (let yy = y; yy < y + s; yy++) col[xx * h + yy] = 1;
   return mask.toObject(mask.encode(col, h, w));
