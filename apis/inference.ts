@@ -15,7 +15,7 @@ import { checkConfig, loadConfig } from '../core/config';
 import type { Config } from '../core/config_root';
 import { ConfigError } from '../core/errors';
 import { MODELS } from '../core/registry';
-import { type CheckpointMeta, type RawTensor, loadStateDict, parseCheckpoint } from '../checkpoint';
+import { type CheckpointMeta, type RawTensor, checkpointClasses, loadStateDict, parseCheckpoint } from '../checkpoint';
 import { collate } from '../datasets/collate';
 import { buildPipeline, Pipeline } from '../datasets/pipeline';
 import type { Transform } from '../datasets/transforms/base';
@@ -46,7 +46,7 @@ export interface LoadedWeights {
   meta: CheckpointMeta | null;
   /** The config stored in the metadata, validated; null when absent. */
   config: Config | null;
-  /** Class names stored in the metadata (`meta.classes`), null when absent. */
+  /** Class names stored in the metadata (`meta.CLASSES`, or `meta.classes` of earlier exports), null when absent. */
   classes: string[] | null;
   /** File size in bytes. */
   bytes: number;
@@ -61,7 +61,7 @@ export async function loadWeights(src: WeightsSource): Promise<LoadedWeights> {
   const ck = parseCheckpoint(bytes, name);
   const rawCfg = ck.meta?.config;
   const config = rawCfg ? checkConfig(rawCfg, `${name} (metadata config)`) : null;
-  const classes = Array.isArray(ck.meta?.classes) ? (ck.meta!.classes as unknown[]).map(String) : null;
+  const classes = checkpointClasses(ck.meta);
   return { stateDict: ck.stateDict, meta: ck.meta, config, classes, bytes: bytes.byteLength };
 }
 

@@ -117,6 +117,18 @@ function fromSafetensors(buf: Uint8Array, source: string): LoadedCheckpoint {
 }
 
 /**
+ * The class names stored with the weights (label k = names[k]), or null when there are none.
+ * The runner writes mmdet's `meta.CLASSES`; tools/export_weights and the test fixtures of earlier
+ * versions wrote `meta.classes`: both are read, CLASSES first.
+ */
+export function checkpointClasses(meta: CheckpointMeta | null | undefined): string[] | null {
+  for (const c of [meta?.CLASSES, meta?.classes]) {
+    if (Array.isArray(c) && c.length && c.every((x) => typeof x === 'string')) return [...(c as string[])];
+  }
+  return null;
+}
+
+/**
  * Parses a checkpoint already in memory; `source` names it in errors; `key` picks the weights entry
  * of a .pth training checkpoint (default 'auto': state_dict, else model). Throws CheckpointError.
  */

@@ -4,7 +4,7 @@ import { loadConfig } from '../core/config';
 import type { Config } from '../core/config_root';
 import { ConfigError, UserError } from '../core/errors';
 import { MODELS } from '../core/registry';
-import { assertFiniteCheckpoint, initWeights, loadStateDict, readCheckpoint } from '../checkpoint';
+import { assertFiniteCheckpoint, checkpointClasses, initWeights, loadStateDict, readCheckpoint } from '../checkpoint';
 import { buildPipeline, type Pipeline } from '../datasets/pipeline';
 import { collate } from '../datasets/collate';
 import type { DetBatch } from '../datasets/types';
@@ -56,8 +56,7 @@ export async function initDetector(configFile: string, checkpoint?: string | nul
     loadStateDict(model.module, ck.stateDict, { strict: true, source: checkpoint });
     const at = ck.meta ? `, trained to iter ${ck.meta.iter} (epoch ${ck.meta.epoch})` : '';
     weights = `${checkpoint} (${ck.stateDict.size} tensors${at})`;
-    const c = ck.meta?.CLASSES;
-    if (Array.isArray(c) && c.every((x) => typeof x === 'string')) classes = c as string[];
+    classes = checkpointClasses(ck.meta);
   } else initWeights(model.module);
   model.module.eval();
   return { model, cfg, pipeline: testPipelineOf(cfg, configFile), weights, classes };

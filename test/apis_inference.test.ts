@@ -1,11 +1,14 @@
 // The public inference API (apis/inference.ts, exported by index.ts): weights from a path or bytes
 // with the config and class names from their metadata, images as a path, bytes or RGB pixels (all
 // give the same detections), and one-line errors for a wrong model kind or missing weights.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, initDetector, inferenceDetector, initSegmentor, loadImage, selectBackend } from '../index';
+import { CHECKPOINT_FORMAT, readCheckpoint } from '../checkpoint';
+import { writeSafetensors } from '../checkpoint/formats/safetensors';
 import { tinyDemoConfig, writeTinyCheckpoint } from './helpers/web_fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'tvd-apis-'));
@@ -44,4 +47,22 @@ describe('inference API', () => {
     await expect(inferenceDetector(det, { data: new Uint8Array(10), width: 4, height: 4 })).rejects.toThrow(/expected width\*height\*3 = 48/);
     det.model.module.dispose();
   });
+
+  it('reads the class names the runner writes (meta.CLASSES) and tools/export_weights --fp16 keeps them', async () => {
+    // A checkpoint as tools/train and the demos write it: mmdet's meta.CLASSES, no `classes`.
+    const ck = readCheckpoint(ckpt);
+    const { classes, ...rest } = ck.meta!;
+    expect(classes).toEqual(['rectangle', 'ellipse', 'triangle', 'diamond']);
+    const trained = join(dir, 'runner_style.safetensors');
+    const tensors = [...ck.stateDict].map(([k, t]) => [`state_dict.${k}`, t] as [string, typeof t]);
+    writeFileSync(trained, writeSafetensors(tensors, { format: CHECKPOINT_FORMAT, meta: JSON.stringify({ ...rest, CLASSES: ['a', 'b', 'c', 'd'] }) }));
+    const det = await initDetector(null, trained);
+    expect(det.classes).toEqual(['a', 'b', 'c', 'd']);
+    det.model.module.dispose();
+    const exported = join(dir, 'exported.safetensors');
+    execFileSync('tools/export_weights', ['--checkpoint', trained, '--out', exported, '--fp16'], { encoding: 'utf8' });
+    const again = await initDetector(null, exported);
+    expect(again.classes).toEqual(['a', 'b', 'c', 'd']);
+    again.model.module.dispose();
+  }, 60_000);
 });

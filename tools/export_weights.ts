@@ -6,7 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { checkConfig } from '../core/config';
 import { UserError } from '../core/errors';
-import { CHECKPOINT_FORMAT, readCheckpoint } from '../checkpoint';
+import { CHECKPOINT_FORMAT, checkpointClasses, readCheckpoint } from '../checkpoint';
 import { writeSafetensors } from '../checkpoint/formats/safetensors';
 import { failLine, importRegistrations, runTool } from './lib/cli';
 
@@ -26,8 +26,9 @@ runTool(async () => {
   const ck = readCheckpoint(argv.checkpoint);
   if (!ck.meta?.config) throw new UserError(`${argv.checkpoint}: no config in the checkpoint metadata (not written by tools/train?); cannot export a self-describing file`);
   checkConfig(ck.meta.config, `${argv.checkpoint} (metadata config)`);
-  const classes = argv.classes ?? (Array.isArray(ck.meta.classes) ? ck.meta.classes : undefined);
-  const meta = { iter: ck.meta.iter, epoch: ck.meta.epoch, inner_iter: ck.meta.inner_iter, config: ck.meta.config, classes, source: argv.checkpoint };
+  const classes = argv.classes ?? checkpointClasses(ck.meta) ?? undefined;
+  // CLASSES as the runner (and mmdet) writes it; every reader also accepts `classes`.
+  const meta = { iter: ck.meta.iter, epoch: ck.meta.epoch, inner_iter: ck.meta.inner_iter, config: ck.meta.config, CLASSES: classes, source: argv.checkpoint };
   const tensors = [...ck.stateDict].map(([k, t]) => [`state_dict.${k}`, t] as [string, typeof t]);
   const bytes = writeSafetensors(tensors, { format: CHECKPOINT_FORMAT, meta: JSON.stringify(meta) }, { f16: argv.fp16 });
   writeFileSync(argv.out, bytes);
