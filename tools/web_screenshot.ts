@@ -41,6 +41,8 @@ interface TaskReport {
   params: number;
   agreement: Record<string, number | string>;
   problems: string[];
+  /** Detector: what the page reported, [x1, y1, x2, y2] px (0.1 px), score (3 decimals), class, mask area (px). */
+  detections?: { bbox: number[]; score: number; label: string; mask_area: number }[];
 }
 
 /** Page detections vs Node's: same set (label, box within 0.05 px, score within 1e-4), mask areas within 1% (2 px). */
@@ -142,8 +144,10 @@ runTool(async () => {
       console.log(`${t}: Node API on the same image and weights (wasm)…`);
       const px = await loadImage(image);
       let check: { agreement: TaskReport['agreement']; problems: string[] };
+      let names: string[] = [];
       if (t === 'det') {
         const det = await initDetector(null, weights.det);
+        names = det.classes ?? [];
         const node = await inferenceDetector(det, px);
         det.model.module.dispose();
         check = checkDetections(st.result ?? {}, node);
@@ -166,6 +170,16 @@ runTool(async () => {
         params: st.params ?? 0,
         ...check,
       };
+      if (t === 'det') {
+        // Class names from the same weights as read by Node (the page draws them from there too).
+        const res = st.result ?? {};
+        r.detections = (res.scores ?? []).map((score, i) => ({
+          bbox: (res.bboxes?.[i] ?? []).map((v) => Math.round(v * 10) / 10),
+          score: Math.round(score * 1000) / 1000,
+          label: names[res.labels?.[i] ?? -1] ?? String(res.labels?.[i]),
+          mask_area: res.maskAreas?.[i] ?? 0,
+        }));
+      }
       reports.push(r);
       console.log(
         `${t}: ${shot}; backend ${r.backend}; first run ${r.first_ms} ms, median of ${r.timed_ms.length} timed runs ${r.median_ms} ms; ` +
