@@ -1,5 +1,11 @@
 // Plain config and data shapes shared by the detection heads (mmdet 2.x field names where they are config).
 
+/** The part of an mmdet loss config (`{type, loss_weight, use_sigmoid, ...}`) the heads read. */
+export interface LossWeightCfg {
+  type?: string;
+  loss_weight?: number;
+}
+
 /** MaxIoUAssigner settings (train_cfg.{rpn,rcnn}.assigner without `type`). */
 export interface AssignerCfg {
   pos_iou_thr: number;

@@ -37,16 +37,17 @@ class MaskRCNNModule extends Module {
   }
 }
 
+/** The built parts, named as mmdet's TwoStageDetector arguments (and the config's fields). */
 export interface MaskRCNNParts {
   /** Any backbone meeting the FeatureBackbone contract; its strides must match the RoI extractor's featmap_strides. */
   backbone: FeatureBackbone;
   neck: FPN;
-  rpnHead: RPNHead;
-  roiHead: StandardRoIHead;
-  trainCfg: MaskRCNNTrainCfg;
-  testCfg: MaskRCNNTestCfg;
-  /** Seed of the anchor/RoI sampling stream. */
-  seed?: number;
+  rpn_head: RPNHead;
+  roi_head: StandardRoIHead;
+  train_cfg: MaskRCNNTrainCfg;
+  test_cfg: MaskRCNNTestCfg;
+  /** Seed of the anchor/RoI sampling stream (config `sampling_seed`, default 0). */
+  sampling_seed?: number;
 }
 
 /** Backends whose tensors live on a GPU that Node cannot read synchronously. */
@@ -67,12 +68,12 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   constructor(parts: MaskRCNNParts) {
     this.backbone = parts.backbone;
     this.neck = parts.neck;
-    this.rpnHead = parts.rpnHead;
-    this.roiHead = parts.roiHead;
-    this.trainCfg = parts.trainCfg;
-    this.testCfg = parts.testCfg;
-    this.rng = new Rng(parts.seed ?? 0);
-    this.module = new MaskRCNNModule(parts.backbone, parts.neck, parts.rpnHead, parts.roiHead);
+    this.rpnHead = parts.rpn_head;
+    this.roiHead = parts.roi_head;
+    this.trainCfg = parts.train_cfg;
+    this.testCfg = parts.test_cfg;
+    this.rng = new Rng(parts.sampling_seed ?? 0);
+    this.module = new MaskRCNNModule(parts.backbone, parts.neck, parts.rpn_head, parts.roi_head);
   }
 
   /** FPN features of a batch (NHWC). */

@@ -17,9 +17,9 @@ import { accuracy, bceWithLogits, l1Loss, softmaxCrossEntropy } from '../losses'
 import type { DetectionResult } from '../../structures/results';
 import type { AssignerCfg, ImageInfo, RcnnTestCfg, SamplerCfg } from '../types';
 import type { Proposals } from '../rpn/rpn_head';
-import { SingleRoIExtractor } from './single_roi_extractor';
-import { Shared2FCBBoxHead } from './shared2fc_bbox_head';
-import { FCNMaskHead } from './fcn_mask_head';
+import { type RoIExtractorOptions, SingleRoIExtractor } from './single_roi_extractor';
+import { type BBoxHeadOptions, Shared2FCBBoxHead } from './shared2fc_bbox_head';
+import { FCNMaskHead, type MaskHeadOptions } from './fcn_mask_head';
 import { concatF32 } from '../typed_arrays';
 
 export interface RcnnTrainCfg {
@@ -29,14 +29,16 @@ export interface RcnnTrainCfg {
   pos_weight?: number;
 }
 
+/**
+ * mmdet 2.x `StandardRoIHead` config fields (model.roi_head without `type`): the head builds its
+ * parts from them, as mmdet does, so a validated config entry passes straight through. The mask
+ * branch is built when both mask entries are given.
+ */
 export interface StandardRoIHeadOptions {
-  bboxRoiExtractor: SingleRoIExtractor;
-  bboxHead: Shared2FCBBoxHead;
-  maskRoiExtractor: SingleRoIExtractor | null;
-  maskHead: FCNMaskHead | null;
-  coder: { means: [number, number, number, number]; stds: [number, number, number, number] };
-  regClassAgnostic?: boolean;
-  lossWeights?: { cls?: number; bbox?: number; mask?: number };
+  bbox_roi_extractor: RoIExtractorOptions & { type?: 'SingleRoIExtractor' };
+  bbox_head: BBoxHeadOptions & { type?: 'Shared2FCBBoxHead' };
+  mask_roi_extractor?: (RoIExtractorOptions & { type?: 'SingleRoIExtractor' }) | null;
+  mask_head?: (MaskHeadOptions & { type?: 'FCNMaskHead' }) | null;
 }
 
 /** Ground truth of one image: boxes [G*4], labels [G], optional crowd boxes and bitmaps at pad size. */
@@ -64,14 +66,21 @@ export class StandardRoIHead extends Module {
   readonly coder: DeltaXYWHBBoxCoder;
   readonly numClasses: number;
 
+  /** Throws a RangeError when only one of mask_roi_extractor / mask_head is given. */
   constructor(readonly opts: StandardRoIHeadOptions) {
     super();
-    this.bboxRoiExtractor = opts.bboxRoiExtractor;
-    this.bboxHead = this.child('bbox_head', opts.bboxHead);
-    this.maskRoiExtractor = opts.maskRoiExtractor;
-    this.maskHead = opts.maskHead ? this.child('mask_head', opts.maskHead) : null;
-    this.coder = new DeltaXYWHBBoxCoder({ target_means: opts.coder.means, target_stds: opts.coder.stds });
-    this.numClasses = opts.bboxHead.opts.numClasses;
+    if (!opts.mask_head !== !opts.mask_roi_extractor) throw new RangeError('StandardRoIHead: mask_head and mask_roi_extractor must be given together');
+    this.bboxRoiExtractor = new SingleRoIExtractor(opts.bbox_roi_extractor);
+    this.bboxHead = this.child('bbox_head', new Shared2FCBBoxHead(opts.bbox_head));
+    this.maskRoiExtractor = opts.mask_roi_extractor ? new SingleRoIExtractor(opts.mask_roi_extractor) : null;
+    this.maskHead = opts.mask_head ? this.child('mask_head', new FCNMaskHead(opts.mask_head)) : null;
+    this.coder = new DeltaXYWHBBoxCoder(opts.bbox_head.bbox_coder);
+    this.numClasses = opts.bbox_head.num_classes;
+  }
+
+  /** bbox_head.reg_class_agnostic (default false). */
+  get regClassAgnostic(): boolean {
+    return this.opts.bbox_head.reg_class_agnostic ?? false;
   }
 
   get withMask(): boolean {
@@ -116,7 +125,7 @@ export class StandardRoIHead extends Module {
     });
     const k = labels.length;
     const roiArr = Float32Array.from(rois);
-    const lw = this.opts.lossWeights ?? {};
+    const lw = { cls: this.opts.bbox_head.loss_cls?.loss_weight, bbox: this.opts.bbox_head.loss_bbox?.loss_weight, mask: this.opts.mask_head?.loss_mask?.loss_weight };
     const { cls, reg } = this.bboxHead.forward(this.bboxRoiExtractor.forward(feats, roiArr));
     const labelArr = Int32Array.from(labels);
     // mmdet BBoxHead.loss: CE averaged over RoIs with a positive label weight (all sampled ones).
@@ -127,7 +136,7 @@ export class StandardRoIHead extends Module {
     if (np === 0) {
       lossBbox = tf.mul(tf.sum(reg), 0) as tf.Scalar;
     } else {
-      const agnostic = this.opts.regClassAgnostic ?? false;
+      const agnostic = this.regClassAgnostic;
       const rows = posRows.map((r, j) => (agnostic ? r : r * nc + posLabels[j]));
       const flat = tf.reshape(reg, [agnostic ? k : k * nc, 4]);
       const pred = tf.gather(flat, tf.tensor1d(rows, 'int32'));
@@ -179,7 +188,7 @@ export class StandardRoIHead extends Module {
   /** All RoIs of the batch through the bbox branch: rows [softmax scores (nc+1) | decoded boxes (reps*4)]. */
   private bboxStage(feats: tf.Tensor4D[], proposals: Proposals[], images: ImageInfo[]): tf.Tensor2D {
     const nc = this.numClasses;
-    const reps = this.opts.regClassAgnostic ? 1 : nc;
+    const reps = this.regClassAgnostic ? 1 : nc;
     const rois = concatF32(
       proposals.map((p, i) => {
         const n = p.scores.length;
@@ -209,7 +218,7 @@ export class StandardRoIHead extends Module {
   /** score_thr, rescaling to the original image, per-class NMS and max_per_img on the read-back rows. */
   private selectDetections(host: Float32Array, counts: number[], images: ImageInfo[], cfg: RcnnTestCfg): DetectionResult[] {
     const nc = this.numClasses;
-    const reps = this.opts.regClassAgnostic ? 1 : nc;
+    const reps = this.regClassAgnostic ? 1 : nc;
     const width = nc + 1 + reps * 4;
     let start = 0;
     return counts.map((n, i) => {

@@ -7,22 +7,30 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { Conv2d } from '../../nn/layers';
 import { normal } from '../../nn/init';
-import { AnchorGenerator } from '../../task_modules/anchor_generator';
-import { DeltaXYWHBBoxCoder } from '../../task_modules/delta_xywh_coder';
+import { AnchorGenerator, type AnchorGeneratorConfig } from '../../task_modules/anchor_generator';
+import { DeltaXYWHBBoxCoder, type DeltaXYWHBBoxCoderConfig } from '../../task_modules/delta_xywh_coder';
 import { MaxIoUAssigner } from '../../task_modules/max_iou_assigner';
 import { RandomSampler } from '../../task_modules/random_sampler';
 import { batchedNms } from '../../ops/nms';
 import { l1Loss, sigmoidCrossEntropy } from '../losses';
-import type { AssignerCfg, ImageInfo, ProposalCfg, SamplerCfg } from '../types';
+import type { AssignerCfg, ImageInfo, LossWeightCfg, ProposalCfg, SamplerCfg } from '../types';
 import { concatF32, concatU8, gatherBoxes } from '../typed_arrays';
 
+/**
+ * mmdet 2.x `RPNHead` config fields (model.rpn_head without `type`): a validated config entry passes
+ * straight through. Nested entries may keep their `type` (the only implemented one is accepted).
+ */
 export interface RPNHeadOptions {
-  inChannels: number;
-  featChannels: number;
-  anchor: { scales: number[]; ratios: number[]; strides: number[] };
-  coder: { means: [number, number, number, number]; stds: [number, number, number, number] };
-  lossClsWeight?: number;
-  lossBboxWeight?: number;
+  /** Channels of every FPN level fed to the head. */
+  in_channels: number;
+  /** Channels of the shared 3x3 conv. */
+  feat_channels: number;
+  anchor_generator: AnchorGeneratorConfig & { type?: 'AnchorGenerator' };
+  bbox_coder: DeltaXYWHBBoxCoderConfig & { type?: 'DeltaXYWHBBoxCoder' };
+  /** Sigmoid objectness cross-entropy; only `loss_weight` (default 1) is read. */
+  loss_cls?: LossWeightCfg;
+  /** L1 on the deltas of positive anchors; only `loss_weight` (default 1) is read. */
+  loss_bbox?: LossWeightCfg;
 }
 
 export interface RpnTrainCfg {
@@ -56,14 +64,14 @@ export class RPNHead extends Module {
 
   constructor(readonly opts: RPNHeadOptions) {
     super();
-    const { inChannels, featChannels } = opts;
-    this.numAnchors = opts.anchor.scales.length * opts.anchor.ratios.length;
+    const { in_channels: inChannels, feat_channels: featChannels } = opts;
+    this.anchors = new AnchorGenerator(opts.anchor_generator);
+    this.numAnchors = this.anchors.numBaseAnchors;
     // mmdet 2.x RPNHead init_cfg: Normal(layer='Conv2d', std=0.01), bias 0, for all three convs.
     this.rpnConv = this.child('rpn_conv', new Conv2d(inChannels, featChannels, 3, { padding: 1, weightInit: std001, biasInit: zeros }));
     this.rpnCls = this.child('rpn_cls', new Conv2d(featChannels, this.numAnchors, 1, { weightInit: std001, biasInit: zeros }));
     this.rpnReg = this.child('rpn_reg', new Conv2d(featChannels, this.numAnchors * 4, 1, { weightInit: std001, biasInit: zeros }));
-    this.anchors = new AnchorGenerator({ strides: opts.anchor.strides, ratios: opts.anchor.ratios, scales: opts.anchor.scales });
-    this.coder = new DeltaXYWHBBoxCoder({ target_means: opts.coder.means, target_stds: opts.coder.stds });
+    this.coder = new DeltaXYWHBBoxCoder(opts.bbox_coder);
   }
 
   forward(feats: tf.Tensor4D[]): RpnOutputs {
@@ -139,7 +147,7 @@ export class RPNHead extends Module {
     const clsFlat = tf.concat(out.cls.map((c) => tf.reshape(c, [n, -1])), 1);
     const lossCls = tf.mul(
       sigmoidCrossEntropy(clsFlat, tf.tensor2d(labels, [n, total]), tf.tensor2d(weights, [n, total]), avg),
-      this.opts.lossClsWeight ?? 1,
+      this.opts.loss_cls?.loss_weight ?? 1,
     ) as tf.Scalar;
     const regFlat = tf.reshape(tf.concat(out.reg.map((r) => tf.reshape(r, [n, -1, 4])), 1), [n * total, 4]);
     let lossBbox: tf.Scalar;
@@ -149,7 +157,7 @@ export class RPNHead extends Module {
       const pred = tf.gather(regFlat, tf.tensor1d(posIdx, 'int32'));
       const p = posIdx.length;
       const target = this.coder.encode(tf.tensor2d(posAnchors, [p, 4]), tf.tensor2d(posGt, [p, 4]));
-      lossBbox = tf.mul(l1Loss(pred, target, avg), this.opts.lossBboxWeight ?? 1) as tf.Scalar;
+      lossBbox = tf.mul(l1Loss(pred, target, avg), this.opts.loss_bbox?.loss_weight ?? 1) as tf.Scalar;
     }
     return { loss_rpn_cls: lossCls, loss_rpn_bbox: lossBbox };
   }
