@@ -135,7 +135,7 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
       const logits = head.forward(this.module.neck.forward(this.module.backbone.forwardFeatures(x)));
       // BaseDecodeHead.losses: logits resized (bilinear) to the label size, then CE and accuracy;
       // fused image by image so the full-resolution logits of the batch never exist at once.
-      const lossOpts = { ignoreIndex: this.ignoreIndex, lossWeight: this.loss.loss_weight, avgNonIgnore: this.loss.avg_non_ignore, alignCorners: head.alignCorners };
+      const lossOpts = { ...this.loss, ignore_index: this.ignoreIndex, align_corners: head.alignCorners };
       return {
         'decode.loss_ce': resizedSegCrossEntropy(logits, labels, lossOpts),
         'decode.acc_seg': resizedSegAccuracy(logits, labels, this.ignoreIndex, head.alignCorners),
