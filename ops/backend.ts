@@ -7,6 +7,7 @@ import { BackendError } from '../core/errors';
 // Training on wasm needs the gradient kernels tfjs-backend-wasm lacks; registering is name-based and
 // harmless for other backends.
 import { registerWasmGradKernels } from './wasm_grad_kernels';
+import { registerReduceGradients } from './reduce_grads';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = 'auto' | BackendName;
@@ -126,6 +127,7 @@ const ORDER: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
  * install; `auto` falls through the order and records why each better backend was skipped.
  */
 export async function selectBackend(request: BackendRequest): Promise<BackendChoice> {
+  registerReduceGradients();
   if (request !== 'auto') {
     if (!(request in ATTEMPTS)) throw new BackendError(`unknown backend '${request}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
     const r = await ATTEMPTS[request]();

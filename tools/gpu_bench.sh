@@ -7,6 +7,7 @@
 #   5. Mask R-CNN TinyViM-S inference, 1333x800, batch 1 (img/s)
 #   2b. step 2 again with the op-by-op optimizer (TVD_FUSED_OPTIMIZER=0): the fused update's gain
 #   6. per-kernel profiles (top 10) of 1 and 2, each its own process, after every timed run.
+# GPU_BENCH_SET=demo: host CPU profiles (--cpu-prof) of two train steps and both demos on webgpu.
 # GPU_BENCH_SET=infer runs the inference figures of issue 11 instead: Mask R-CNN TinyViM-S/B at
 # 1333x800, batch 1/2/4 (img/s), Semantic FPN TinyViM-B 512x512 batch 1/8, and `npm run demo` on webgpu.
 # Every timed run uses tools/lib/bench.ts (no profiling, one one-element read per block of steps).
@@ -55,7 +56,20 @@ run() {
 B=tools/benchmark
 MRCNN=configs/mask_rcnn/mask_rcnn_tinyvim_s_fpn_1x_coco.ts
 SEMFPN=configs/sem_fpn/fpn_tinyvim_s_ade20k_40k.ts
-if [ "${GPU_BENCH_SET:-train}" = infer ]; then
+if [ "${GPU_BENCH_SET:-train}" = demo ]; then
+  # Issue 11/17: host CPU profiles of two train steps (where the host time per kernel call goes), then
+  # both demos on webgpu (wall time; fp16 weights-only exports of the trained checkpoints come back).
+  prof=/tmp/gb_prof; mkdir -p "$prof"
+  run cpuprof_backbone_B_train 60 node --cpu-prof --cpu-prof-dir="$prof/backbone" --import tsx tools/benchmark.ts backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 4
+  run cpuprof_semfpn_S_train 60 node --cpu-prof --cpu-prof-dir="$prof/semfpn" --import tsx tools/benchmark.ts segmentor --config $SEMFPN --mode train --shape 512 512 --batch 4 --backend webgpu --warmup 1 --runs 3
+  (cd "$prof" && tar cJf "$out/cpuprofiles.tar.xz" backbone semfpn 2>/dev/null)
+  run demo_webgpu 240 node --import tsx tools/demo.ts --backend webgpu --work-dir /tmp/gb_demo/demo_mask_rcnn
+  run demo_seg_webgpu 240 node --import tsx tools/demo_seg.ts --backend webgpu --work-dir /tmp/gb_demo/demo_sem_fpn
+  for d in demo_mask_rcnn demo_sem_fpn; do
+    [ -f /tmp/gb_demo/$d/latest.safetensors ] && node --import tsx tools/export_weights.ts --checkpoint /tmp/gb_demo/$d/latest.safetensors --out "$out/$d.safetensors" --fp16 2>&1 | tee -a "$log"
+  done
+  (cd /tmp/gb_demo 2>/dev/null && tar cJf "$out/demo_logs.tar.xz" --exclude='*.safetensors' --exclude='*.tmp-*' . 2>/dev/null)
+elif [ "${GPU_BENCH_SET:-train}" = infer ]; then
   # Issue 11: Mask R-CNN inference (asynchronous test path) at batch 1 and larger batches, S and B;
   # Semantic FPN B inference; then the demo's wall time (train 300 iters + eval + drawings) on webgpu.
   MRCNN_B=configs/mask_rcnn/mask_rcnn_tinyvim_b_fpn_1x_coco.ts
