@@ -4,8 +4,8 @@
 // error is float32 rounding of inputs/outputs only (~1e-6).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectiveScan } from '../ops/selective_scan';
-import { crossMerge, crossScan } from '../ops/cross_scan';
+import { selectiveScan } from '../ops/selective_scan/selective_scan';
+import { crossMerge, crossScan } from '../ops/selective_scan/cross_scan';
 import { expectClose, expectGradClose, fixture, tensorOf } from './helpers/tinyvim';
 
 beforeAll(async () => {

@@ -21,8 +21,8 @@ import { AdamW } from '../engine/optimizers';
 import { buildParamEntries } from '../engine/param_groups';
 import { BatchNorm2d, Conv2d, Linear } from '../nn/layers';
 import { Module } from '../nn/module';
-import { crossMerge, crossScan } from '../ops/cross_scan';
-import { selectiveScan } from '../ops/selective_scan';
+import { crossMerge, crossScan } from '../ops/selective_scan/cross_scan';
+import { selectiveScan } from '../ops/selective_scan/selective_scan';
 import { failLine, runTool } from './lib/cli';
 import { median } from './lib/bench';
 
