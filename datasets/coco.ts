@@ -7,9 +7,14 @@
  * - filter_empty_gt (training): images without any annotation of a kept class, or
  *   smaller than min_size, are dropped; test_mode keeps every image;
  * - polygons with fewer than 6 numbers or an odd count are dropped from an instance's
- *   segmentation with a warning naming the annotation id, and an instance left with no polygon
- *   is ignored (kept as a gt_bboxes_ignore box, no mask), as mmdetection 3.x does (2.x raised
- *   in pycocotools' frBbox); evaluation instead rejects such polygons (pycocotools raises).
+ *   segmentation, and an instance left with no polygon is ignored (kept as a gt_bboxes_ignore box,
+ *   no mask), as mmdetection 3.x's LoadAnnotations does (2.x raised in pycocotools' frBbox);
+ *   evaluation instead rasterises them as pycocotools does, or rejects them where it raises;
+ * - a non-crowd RLE whose `size` is not the image's [height, width] or whose counts do not sum to
+ *   size[0]*size[1] would decode to a misplaced or truncated mask: the instance is ignored the same way;
+ * - annotations whose image_id is not in `images` are dropped (mmdetection reads annotations per
+ *   image, so it never sees them);
+ * each of these is reported once per kind with a count and the first annotation id (core/warnings).
  */
 import { existsSync, readFileSync, statSync } from '#platform/fs';
 import { type Infer, s } from '../core/config_schema';
@@ -18,7 +23,8 @@ import { resolvePath, type RawDataset } from './base';
 import { transformSchema } from './pipeline';
 import type { Segmentation } from './masks';
 import type { RawInstance, RawSample } from './types';
-import { polygonProblem } from '../evaluation/mask';
+import { polygonProblem, rleCountsSum, type RleObject } from '../evaluation/mask';
+import { countOf, WarningTally } from '../core/warnings';
 
 /** CocoDataset's fields (the DATASETS registry and buildDataset validate with this). */
 export const cocoDatasetSchema = s.object({
@@ -51,8 +57,8 @@ interface CocoAnn {
   iscrowd?: number;
   ignore?: number | boolean;
   segmentation?: Segmentation;
-  /** Set by the loader (not in the file): every polygon was dropped, so the instance is ignored. */
-  noValidPolygon?: boolean;
+  /** Set by the loader (not in the file): no usable mask (every polygon dropped, or a bad RLE), so the instance is ignored. */
+  noValidMask?: boolean;
 }
 interface CocoCategory {
   id: number;
@@ -90,6 +96,12 @@ export class CocoDataset implements RawDataset {
   readonly pipelineCfg: unknown[];
   /** The parsed annotation file (for evaluation). */
   readonly coco: CocoJson;
+  /**
+   * Annotations (or their polygons/masks) the loader dropped or ignored, per kind ('image_id',
+   * 'polygon_odd', 'polygon_short', 'polygon_values', 'no_polygon_left', 'rle_size', 'rle_counts'):
+   * the counts of the warning lines printed while reading the file.
+   */
+  readonly dropped: Record<string, number>;
 
   constructor(cfg: CocoDatasetConfig, dataRoot?: string) {
     const root = dataRoot ?? cfg.data_root;
@@ -111,18 +123,25 @@ export class CocoDataset implements RawDataset {
     this.classes = kept.map((c) => c.name);
     this.catIds.forEach((id, i) => this.cat2label.set(id, i));
 
-    const imgIds = new Set(coco.images.map((im) => im.id));
+    const images = new Map(coco.images.map((im) => [im.id, im]));
+    const tally = new WarningTally(this.annFile);
     for (const a of coco.annotations ?? []) {
+      const im = images.get(a.image_id);
+      if (!im) {
+        tally.add('image_id', `annotation id ${a.id ?? '?'}, image_id ${a.image_id}`, (n) => `${countOf(n, 'annotation has an image_id', 'annotations have an image_id')} that is not in 'images'`, 'they are dropped (mmdetection never reads them)');
+        continue;
+      }
       if (!known.has(a.category_id))
         throw new DatasetError(this.annFile, `annotation ${a.id ?? '?'} has category_id ${a.category_id}, not among the file's categories`);
-      if (!imgIds.has(a.image_id)) throw new DatasetError(this.annFile, `annotation ${a.id ?? '?'} points to image_id ${a.image_id}, not among the file's images`);
       // mmdet reads ann['bbox'] unconditionally (a KeyError); name the annotation instead.
       if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every((v) => typeof v === 'number' && Number.isFinite(v)))
         throw new DatasetError(this.annFile, `annotation ${a.id ?? '?'} (image_id ${a.image_id}) has no valid "bbox" (expected [x, y, width, height] of 4 finite numbers, got ${JSON.stringify(a.bbox ?? null)})`);
       let list = this.annsByImg.get(a.image_id);
       if (!list) this.annsByImg.set(a.image_id, (list = []));
-      list.push(sanitizePolygons(a, this.annFile));
+      list.push(sanitizeRle(sanitizePolygons(a, tally), im, tally));
     }
+    tally.flush();
+    this.dropped = tally.counts();
 
     const testMode = cfg.test_mode ?? false;
     const filter = !testMode && (cfg.filter_empty_gt ?? true);
@@ -167,7 +186,7 @@ export class CocoDataset implements RawDataset {
       if ((a.area ?? w * h) <= 0 || w < 1 || h < 1) continue;
       const label = this.cat2label.get(a.category_id);
       if (label === undefined) continue;
-      if (a.noValidPolygon) instances.push({ bbox: [x1, y1, x1 + w, y1 + h], label, iscrowd: true });
+      if (a.noValidMask) instances.push({ bbox: [x1, y1, x1 + w, y1 + h], label, iscrowd: true });
       else instances.push({ bbox: [x1, y1, x1 + w, y1 + h], label, iscrowd: !!a.iscrowd, segmentation: a.segmentation });
     }
     return {
@@ -182,18 +201,59 @@ export class CocoDataset implements RawDataset {
   }
 }
 
+const IGNORED = 'the instances are ignored (an ignore box, no mask), as mmdetection ignores an instance without a valid mask';
+
 /**
- * mmdetection's polygon rule for training (mmdet 3.x CocoDataset.parse_data_info): keep polygons with
- * an even count of at least 6 numbers; drop the others with a warning naming the annotation. Returns
- * the annotation itself when nothing changes, else a copy (the parsed file stays as read, for evaluation).
+ * mmdetection's polygon rule for training (mmdet 3.x LoadAnnotations._process_masks): keep polygons
+ * with an even count of at least 6 numbers and drop the others; an instance left without polygons
+ * is ignored. Each kind is counted in `tally` (one warning line per kind, first annotation id).
+ * Returns the annotation itself when nothing changes, else a copy (the parsed file stays as read,
+ * for evaluation).
  */
-function sanitizePolygons(a: CocoAnn, file: string, warn: (msg: string) => void = console.warn): CocoAnn {
+function sanitizePolygons(a: CocoAnn, tally: WarningTally): CocoAnn {
   const seg = a.segmentation;
   if (a.iscrowd || !Array.isArray(seg) || seg.length === 0 || !Array.isArray(seg[0])) return a;
-  const problems = seg.map((p) => polygonProblem(p));
-  if (problems.every((p) => p === null)) return a;
-  const kept = seg.filter((_, i) => problems[i] === null);
-  const why = problems.map((p, i) => (p ? `polygon ${i} ${p}` : '')).filter(Boolean).join('; ');
-  warn(`${file}: annotation id ${a.id ?? '?'}: field 'segmentation': dropped ${seg.length - kept.length} polygon(s) (${why})${kept.length ? '' : '; no polygon left, the instance is ignored'}`);
-  return kept.length ? { ...a, segmentation: kept } : { ...a, segmentation: undefined, noValidPolygon: true };
+  const kept = seg.filter((p) => polygonProblem(p) === null);
+  if (kept.length === seg.length) return a;
+  const id = `annotation id ${a.id ?? '?'}`;
+  const bad = seg as unknown[];
+  const dropNote = 'those polygons are dropped (mmdetection keeps polygons of an even count of at least 6 numbers)';
+  if (bad.some((p) => !Array.isArray(p) || p.some((v) => typeof v !== 'number' || !Number.isFinite(v))))
+    tally.add('polygon_values', id, (n) => `${countOf(n, 'annotation has', 'annotations have')} polygons that are not lists of finite numbers`, dropNote);
+  const numeric = bad.filter((p): p is unknown[] => Array.isArray(p));
+  if (numeric.some((p) => p.length % 2 !== 0))
+    tally.add('polygon_odd', id, (n) => `${countOf(n, 'annotation has', 'annotations have')} polygons with an odd number of coordinates`, dropNote);
+  if (numeric.some((p) => p.length < 6))
+    tally.add('polygon_short', id, (n) => `${countOf(n, 'annotation has', 'annotations have')} polygons with fewer than 3 points (6 numbers)`, dropNote);
+  if (kept.length) return { ...a, segmentation: kept };
+  tally.add('no_polygon_left', id, (n) => `${countOf(n, 'annotation has', 'annotations have')} no valid polygon left`, IGNORED);
+  return { ...a, segmentation: undefined, noValidMask: true };
+}
+
+/**
+ * A non-crowd RLE mask must cover its image: `size` equal to the image's [height, width] and counts
+ * summing to height*width, else decoding gives a misplaced or truncated mask that training would
+ * learn from. Such an instance is ignored (as mmdetection ignores an invalid mask), counted in
+ * `tally` per kind. Crowd masks are never decoded for training and are left as they are; a counts
+ * string that cannot be decoded is left for the mask loader to refuse naming the image.
+ */
+function sanitizeRle(a: CocoAnn, im: CocoImage, tally: WarningTally): CocoAnn {
+  const seg = a.segmentation as unknown;
+  if (a.iscrowd || typeof seg !== 'object' || seg === null || Array.isArray(seg)) return a;
+  const o = seg as Partial<RleObject>;
+  if (!Array.isArray(o.size) || o.size.length !== 2 || !(typeof o.counts === 'string' || Array.isArray(o.counts))) return a;
+  const id = `annotation id ${a.id ?? '?'}`;
+  if (o.size[0] !== im.height || o.size[1] !== im.width) {
+    tally.add('rle_size', `${id}, size [${o.size.join(', ')}] for an image of [${im.height}, ${im.width}]`, (n) => `${countOf(n, 'annotation has an RLE', 'annotations have an RLE')} whose 'size' is not its image's [height, width]`, IGNORED);
+    return { ...a, segmentation: undefined, noValidMask: true };
+  }
+  let sum: { sum: number; expected: number };
+  try {
+    sum = rleCountsSum(o as RleObject);
+  } catch {
+    return a;
+  }
+  if (sum.sum === sum.expected) return a;
+  tally.add('rle_counts', `${id}, counts sum to ${sum.sum} for ${sum.expected} pixels`, (n) => `${countOf(n, 'annotation has an RLE', 'annotations have an RLE')} whose counts do not sum to size[0]*size[1]`, IGNORED);
+  return { ...a, segmentation: undefined, noValidMask: true };
 }

@@ -1,5 +1,6 @@
 // The COCO annotation API with pycocotools' behaviour: index, id filters, loadRes, annToRLE.
 
+import { countOf, WarningTally, type WarningSink } from '../core/warnings';
 import { EvalInputError, ResultsMismatchError } from './errors';
 import { readJsonFile } from './json_file';
 import * as mask from './mask';
@@ -74,9 +75,17 @@ export class COCO {
   private cacheRles = true;
   /** For a set made by loadRes: which branch loaded it ('bbox' rows keep no polygon; see loadRes). */
   resultType: 'bbox' | 'segm' | null = null;
+  /**
+   * The warning lines printed while loading (one per kind of input pycocotools accepts although it
+   * is likely wrong: see warnAcceptedInput and loadRes).
+   */
+  warnings: string[] = [];
 
-  /** Builds from a dataset object, a path to an instances JSON, or nothing (an empty set). */
-  constructor(data?: string | CocoDataset, source?: string) {
+  /**
+   * Builds from a dataset object, a path to an instances JSON, or nothing (an empty set).
+   * `opts.warn` receives the warning lines about accepted but likely wrong input (default console.warn).
+   */
+  constructor(data?: string | CocoDataset, source?: string, opts: { warn?: WarningSink } = {}) {
     if (typeof data === 'string') {
       const parsed = readJsonFile(data);
       if (!isObj(parsed)) throw new EvalInputError(`${data}: expected a JSON object with images/annotations/categories`);
@@ -88,6 +97,42 @@ export class COCO {
     }
     this.validate();
     this.createIndex();
+    this.warnAcceptedInput(opts.warn);
+  }
+
+  /**
+   * Annotations pycocotools takes although they are likely wrong, reported once per kind with a count
+   * and the first annotation id (stderr); nothing is changed, so the numbers stay pycocotools':
+   * - image_id not in `images`: COCOeval selects annotations by the GT image ids, so they are never
+   *   evaluated;
+   * - polygons with an odd count (rasterised from floor(n/2) points) or, after the first, with fewer
+   *   than 6 numbers (rasterised from their 0-2 points); a list pycocotools raises on is refused when
+   *   its mask is needed (annToRLE), not here;
+   * - an RLE whose `size` is not the image's [height, width] (its mask IoU is -1 against masks of
+   *   the image size, so it is never matched) or whose counts do not sum to size[0]*size[1].
+   */
+  private warnAcceptedInput(sink?: WarningSink): void {
+    const anns = this.dataset.annotations;
+    if (!anns?.length) return;
+    const tally = new WarningTally(this.source);
+    const asGiven = 'pycocotools evaluates them as given';
+    const have = (n: number, what: string) => `${countOf(n, 'annotation has', 'annotations have')} ${what}`;
+    for (const ann of anns) {
+      const id = `annotation id ${ann.id}`;
+      const img = this.imgs.get(ann.image_id);
+      if (!img) tally.add('image_id', `${id}, image_id ${ann.image_id}`, (n) => have(n, "an image_id that is not in 'images'"), 'pycocotools never evaluates them');
+      const segm = ann.segmentation as unknown;
+      if (Array.isArray(segm)) {
+        if (segm.length === 0 || !Array.isArray(segm[0])) continue;
+        const c = mask.checkPolygonList(segm);
+        if (c.error) continue;
+        if (c.odd) tally.add('polygon_odd', id, (n) => have(n, 'polygons with an odd number of coordinates'), `${asGiven} (the last value is not used)`);
+        if (c.short) tally.add('polygon_short', id, (n) => have(n, 'polygons with fewer than 3 points (6 numbers)'), `${asGiven} (a polygon of 0-2 points adds no pixels)`);
+      } else if (isObj(segm)) {
+        checkRleInput(segm, img, id, tally, (n, what) => have(n, what));
+      }
+    }
+    this.warnings = tally.flush(sink);
   }
 
   private validate(): void {
@@ -234,13 +279,13 @@ export class COCO {
     if (segm === undefined || segm === null) throw new EvalInputError(`${this.source}: annotation id ${ann.id}: missing field 'segmentation'`);
     if (Array.isArray(segm)) {
       const { height, width } = imageSize(img, this.source);
-      let rles: mask.Rle | mask.Rle[];
       try {
-        rles = mask.frPyObjects(segm, height, width);
+        const rles = mask.frPyObjects(segm, height, width);
+        return Array.isArray(rles) ? mask.merge(rles) : rles;
       } catch (e) {
-        throw new EvalInputError(`${this.source}: annotation id ${ann.id}: field 'segmentation': ${(e as Error).message}`);
+        if (!(e instanceof EvalInputError)) throw e;
+        throw new EvalInputError(`${this.source}: annotation id ${ann.id}: field 'segmentation': ${e.message}`);
       }
-      return Array.isArray(rles) ? mask.merge(rles) : rles;
     }
     if (!isObj(segm) || !('counts' in segm) || !Array.isArray(segm.size) || segm.size.length !== 2) {
       throw new EvalInputError(
@@ -286,6 +331,13 @@ export class COCO {
         `${src}: results do not correspond to the GT set: image_id ${missing.image_id} is not in ${this.source}`,
       );
     }
+    const tally = new WarningTally(src);
+    const rowsHave = (n: number, what: string) => `${countOf(n, 'result row has', 'result rows have')} ${what}`;
+    rows.forEach((a, i) => {
+      // COCOeval evaluates the GT's category ids only (Params.catIds), so such rows never count.
+      if (!this.cats.has(a.category_id))
+        tally.add('category_id', `result #${i}, category_id ${a.category_id}`, (n) => rowsHave(n, `a category_id that is not in the categories of ${this.source}`), 'pycocotools does not evaluate them');
+    });
     const res = new COCO({ images: [...(this.dataset.images ?? [])] }, src);
     res.cacheRles = false;
     const out = rows as unknown as CocoAnnotation[];
@@ -296,6 +348,7 @@ export class COCO {
         res.resultType = 'bbox';
         rows.forEach((ann, i) => {
           const bb = checkBbox(ann.bbox, () => `${src}: result #${i}`);
+          if (isObj(ann.segmentation)) checkRleInput(ann.segmentation, this.imgs.get(ann.image_id), `result #${i}`, tally, rowsHave);
           out[i].area = bb[2] * bb[3];
           out[i].id = i + 1;
           out[i].iscrowd = 0;
@@ -304,6 +357,7 @@ export class COCO {
         res.resultType = 'segm';
         rows.forEach((ann, i) => {
           const rle = resultRle(ann, () => `${src}: result #${i}`);
+          checkRleInput(ann.segmentation as unknown as Record<string, unknown>, this.imgs.get(ann.image_id), `result #${i}`, tally, rowsHave, rle);
           out[i].area = mask.area(rle);
           if (!('bbox' in ann)) out[i].bbox = mask.toBbox(rle) as Bbox;
           out[i].id = i + 1;
@@ -315,7 +369,46 @@ export class COCO {
     }
     res.dataset.annotations = out;
     res.createIndex();
+    res.warnings = tally.flush();
     return res;
+  }
+}
+
+/**
+ * Counts an RLE whose `size` is not its image's [height, width] ('rle_size') or whose counts do not
+ * sum to size[0]*size[1] ('rle_counts') in `tally`; pycocotools checks neither. `decoded` saves
+ * decoding the counts again; a malformed RLE is left for the reader that uses it to refuse.
+ */
+function checkRleInput(
+  s: Record<string, unknown>,
+  img: CocoImage | undefined,
+  who: string,
+  tally: WarningTally,
+  have: (n: number, what: string) => string,
+  decoded?: Rle,
+): void {
+  const size = s.size;
+  if (!Array.isArray(size) || size.length !== 2 || !(typeof s.counts === 'string' || Array.isArray(s.counts))) return;
+  const asGiven = 'pycocotools evaluates them as given';
+  if (img && (size[0] !== img.height || size[1] !== img.width)) {
+    tally.add('rle_size', `${who}, size [${size.join(', ')}] for an image of [${img.height}, ${img.width}]`, (n) => have(n, "an RLE whose 'size' is not its image's [height, width]"), `${asGiven} (mask IoU -1 against masks of the image size: never matched)`);
+  }
+  let sum: number;
+  let expected: number;
+  if (decoded) {
+    sum = 0;
+    for (let i = 0; i < decoded.counts.length; i++) sum += decoded.counts[i];
+    expected = decoded.h * decoded.w;
+  } else {
+    try {
+      ({ sum, expected } = mask.rleCountsSum(s as unknown as RleObject));
+    } catch {
+      return;
+    }
+  }
+  if (sum !== expected) {
+    tally.add('rle_counts', `${who}, counts sum to ${sum} for ${expected} pixels`, (n) => have(n, 'an RLE whose counts do not sum to size[0]*size[1]'),
+      `${asGiven}; one whose box overlaps another mask of its size stops the evaluation (pycocotools loops forever there)`);
   }
 }
 

@@ -3,7 +3,7 @@
 // with numpy's pairwise summation, are bit-identical.
 
 import { COCO, type CocoAnnotation } from './coco';
-import { EvalInputError } from './errors';
+import { EvalInputError, RleCountsError } from './errors';
 import * as mask from './mask';
 import type { Rle, RleObject } from './mask';
 import { pairwiseSum, pyFixed } from './numeric';
@@ -206,7 +206,12 @@ export class COCOeval {
       countsPool.used = 0;
       const dr: Rle[] = dts.map((d) => this.dtRle(d));
       const gr: Rle[] = c.gts.map((g) => this.cocoGt.annToRLE(g));
-      ious = mask.iouRle(dr, gr, gtCrowd);
+      try {
+        ious = mask.iouRle(dr, gr, gtCrowd);
+      } catch (e) {
+        if (!(e instanceof RleCountsError)) throw e;
+        throw this.shortRleError(e, dts, c.gts, dr, gr);
+      }
     }
     return {
       imageId: c.imageId,
@@ -221,6 +226,25 @@ export class COCOeval {
       dtArea: Float64Array.from(dts, (d) => d.area as number),
       ious,
     };
+  }
+
+  /** Names the annotation or result row whose RLE counts stopped the IoU loop (see mask.iouRle). */
+  private shortRleError(e: RleCountsError, dts: CocoAnnotation[], gts: CocoAnnotation[], dr: Rle[], gr: Rle[]): EvalInputError {
+    const sumOf = (r: Rle) => {
+      let s = 0;
+      for (let i = 0; i < r.counts.length; i++) s += r.counts[i];
+      return s;
+    };
+    const d = e.at.dt ?? 0;
+    const g = e.at.gt ?? 0;
+    // The pair has one size; the wrong mask is the one whose counts miss h*w (the detection if both do).
+    const isDt = sumOf(dr[d]) !== dr[d].h * dr[d].w || sumOf(gr[g]) === gr[g].h * gr[g].w;
+    const rle = isDt ? dr[d] : gr[g];
+    const ann = isDt ? dts[d] : gts[g];
+    const name = isDt ? `${this.cocoDt.source}: result #${ann.id - 1} (image_id ${ann.image_id})` : `${this.cocoGt.source}: annotation id ${ann.id}`;
+    return new EvalInputError(
+      `${name}: field 'segmentation': RLE counts sum to ${sumOf(rle)}, expected size[0]*size[1] = ${rle.h * rle.w} (pycocotools never finishes the IoU of this mask with an overlapping one)`,
+    );
   }
 
   /**

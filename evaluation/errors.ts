@@ -15,3 +15,20 @@ export class ResultsMismatchError extends EvalInputError {
     this.name = 'ResultsMismatchError';
   }
 }
+
+/**
+ * Two RLEs of one size whose counts do not both sum to h*w: pycocotools' merge and IoU loops never
+ * finish on such a pair (the shorter one stops advancing). `which` says which input ran out first
+ * (not necessarily the wrong one: the other may hold too many pixels).
+ */
+export class RleCountsError extends EvalInputError {
+  constructor(
+    message: string,
+    readonly which: 'a' | 'b',
+    /** Set by iouRle: the pair's detection and GT index. */
+    readonly at: { dt?: number; gt?: number } = {},
+  ) {
+    super(message);
+    this.name = 'RleCountsError';
+  }
+}

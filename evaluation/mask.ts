@@ -4,7 +4,7 @@
 // A mask is h×w; RLE counts are runs over the column-major flattening and always start with a
 // (possibly empty) run of zeros.
 
-import { EvalInputError } from './errors';
+import { EvalInputError, RleCountsError } from './errors';
 
 /** Internal RLE: counts as a typed array. */
 export interface Rle {
@@ -182,6 +182,17 @@ export function toBbox(rle: Rle): Bbox {
   return [xs, ys, xe - xs + 1, ye - ys + 1];
 }
 
+/**
+ * Throws RleCountsError when one run list is used up (its count 0, nothing left to load) while the
+ * other still has pixels: pycocotools' C loops (rleMerge, rleIou) spin forever there. Called only
+ * when the smaller current count is 0, so the check costs nothing on well-formed masks.
+ */
+function stalled(ca: number, a: number, ka: number, cb: number, b: number, kb: number): void {
+  const aOut = ca === 0 && a >= ka && cb > 0;
+  const bOut = cb === 0 && b >= kb && ca > 0;
+  if (aOut || bOut) throw new RleCountsError('RLE counts do not sum to size[0]*size[1] (pycocotools loops forever on this mask)', aOut ? 'a' : 'b');
+}
+
 /** Union (intersect=false) or intersection of equally sized RLEs; a size mismatch gives an empty 0×0 RLE. */
 export function merge(rles: Rle[], intersect = false): Rle {
   if (rles.length === 0) return { h: 0, w: 0, counts: new Uint32Array(0) };
@@ -205,6 +216,7 @@ export function merge(rles: Rle[], intersect = false): Rle {
     let ct = 1;
     while (ct > 0) {
       const c = Math.min(ca, cb);
+      if (c === 0) stalled(ca, a, A.length, cb, b, Bc.length);
       cc += c;
       ct = 0;
       ca -= c;
@@ -361,9 +373,9 @@ export function frBboxes(boxes: ArrayLike<number>[], h: number, w: number): Rle[
 }
 
 /**
- * Checks one polygon [x0,y0,x1,y1,...]: at least 3 points (6 numbers) and an even count. pycocotools
- * accepts neither kind knowingly (a list whose first polygon has 4 numbers goes to frBbox, which raises
- * TypeError on a list; an odd count loses its last number silently), so evaluation rejects both.
+ * Checks one polygon [x0,y0,x1,y1,...]: at least 3 points (6 numbers) and an even count. This is
+ * mmdetection's training rule (LoadAnnotations keeps only such polygons); evaluation follows
+ * pycocotools instead (`checkPolygonList`), which accepts odd and short polygons after the first.
  */
 export function polygonProblem(p: unknown): string | null {
   if (!Array.isArray(p)) return 'is not a list of numbers';
@@ -373,23 +385,53 @@ export function polygonProblem(p: unknown): string | null {
   return null;
 }
 
+/** What pycocotools' frPyObjects makes of a list of polygons (a COCO `segmentation` list). */
+export interface PolygonListCheck {
+  /** pycocotools raises on the list (or would read it as boxes): why, naming the polygon. */
+  error: string | null;
+  /** Some polygon has an odd count of numbers: rasterised from its first floor(n/2) points (the last value is unused). */
+  odd: boolean;
+  /** Some polygon has fewer than 6 numbers (after the first): rasterised from its 0-2 points as given. */
+  short: boolean;
+}
+
+/**
+ * pycocotools' frPyObjects on a list of polygons: the list goes to frPoly only when the first
+ * polygon has more than 4 numbers (exactly 4 is taken for boxes, fewer raises), and frPoly then
+ * rasterises every polygon from its first floor(n/2) points (`rleFrPoly(..., len(p)//2, ...)`), so an
+ * odd count or a later polygon of 0-2 points is accepted as given. Values that are not finite numbers
+ * are refused here (numpy would fail on strings; NaN has no defined rounding in C).
+ */
+export function checkPolygonList(polys: readonly unknown[]): PolygonListCheck {
+  const out: PolygonListCheck = { error: null, odd: false, short: false };
+  for (let i = 0; i < polys.length; i++) {
+    const p = polys[i];
+    if (!Array.isArray(p)) return { ...out, error: `polygon ${i} is not a list of numbers` };
+    if (p.some((v) => typeof v !== 'number' || !Number.isFinite(v))) return { ...out, error: `polygon ${i} holds a value that is not a finite number` };
+    if (i === 0 && p.length <= 4) return { ...out, error: `polygon 0 has ${p.length} numbers; a polygon needs at least 3 points (6 numbers)` };
+    if (p.length % 2 !== 0) out.odd = true;
+    if (p.length < 6) out.short = true;
+  }
+  return out;
+}
+
 /**
  * pycocotools frPyObjects for the JSON kinds of a `segmentation` field: a list of polygons (one RLE
  * each), a list of uncompressed RLE dicts, a flat polygon (one RLE) or one uncompressed RLE dict.
  * A list of lists is always polygons here, whatever the length of the first one: boxes come only
  * through `frBboxes` (pycocotools takes boxes as an N x 4 ndarray, which JSON never holds).
- * Throws EvalInputError naming the polygon for one with fewer than 6 numbers or an odd count.
+ * Polygon lists follow `checkPolygonList` (odd counts and short later polygons are rasterised as
+ * pycocotools does); throws EvalInputError naming the polygon where pycocotools raises. A flat
+ * polygon needs an even count of at least 6 numbers (pycocotools raises on any flat list).
  */
 export function frPyObjects(obj: unknown, h: number, w: number): Rle | Rle[] {
   if (Array.isArray(obj)) {
     if (obj.length === 0) return [];
     const first = obj[0];
     if (Array.isArray(first)) {
-      return obj.map((p, i) => {
-        const bad = polygonProblem(p);
-        if (bad) throw new EvalInputError(`polygon ${i} ${bad}`);
-        return frPoly(p as number[], h, w);
-      });
+      const check = checkPolygonList(obj);
+      if (check.error) throw new EvalInputError(check.error);
+      return obj.map((p) => frPoly(p as number[], h, w));
     }
     if (isRleObject(first)) return obj.map((o) => frUncompressed(o as RleObject));
     if (typeof first === 'number') {
@@ -402,6 +444,22 @@ export function frPyObjects(obj: unknown, h: number, w: number): Rle | Rle[] {
     return frUncompressed(obj);
   }
   throw new EvalInputError('segmentation input type is not supported (expected polygons or an RLE)');
+}
+
+/**
+ * The sum of an RLE object's counts (a compressed string is decoded) and the pixel count its
+ * `size` [h, w] asks for; pycocotools never checks that they agree. Throws EvalInputError for a
+ * counts string that ends inside a value or a list count that is not a non-negative integer.
+ */
+export function rleCountsSum(obj: RleObject): { sum: number; expected: number } {
+  const counts: ArrayLike<unknown> = typeof obj.counts === 'string' ? countsFromStringView(obj.counts) : obj.counts;
+  let sum = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i];
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new EvalInputError(`counts[${i}] is ${JSON.stringify(c)}, not a count`);
+    sum += c;
+  }
+  return { sum, expected: obj.size[0] * obj.size[1] };
 }
 
 /** Box IoU matrix [D][G] (row-major Float64Array, D*G); crowd GT use the detection area as union. */
@@ -427,24 +485,35 @@ export function iouBbox(dt: ArrayLike<number>[], gt: ArrayLike<number>[], iscrow
   return o;
 }
 
-/** Mask IoU matrix [D][G]; -1 where sizes differ (after a box pre-check), crowd: inter/area(dt). */
+/**
+ * Mask IoU matrix [D][G]; -1 where sizes differ (after a box pre-check), crowd: inter/area(dt).
+ * Throws RleCountsError (with `at` holding the detection and GT index) for a pair pycocotools never
+ * finishes: masks of one size whose counts do not both sum to h*w.
+ */
 export function iouRle(dt: Rle[], gt: Rle[], iscrowd: ArrayLike<number>): Float64Array {
   const D = dt.length;
   const G = gt.length;
   const o = iouBbox(dt.map(toBbox), gt.map(toBbox), iscrowd);
-  for (let g = 0; g < G; g++) {
-    const B = gt[g];
-    const crowd = iscrowd[g] ? true : false;
-    for (let d = 0; d < D; d++) {
-      const idx = d * G + g;
-      if (!(o[idx] > 0)) continue;
-      const A = dt[d];
-      if (A.h !== B.h || A.w !== B.w) {
-        o[idx] = -1;
-        continue;
+  let g = 0;
+  let d = 0;
+  try {
+    for (g = 0; g < G; g++) {
+      const B = gt[g];
+      const crowd = iscrowd[g] ? true : false;
+      for (d = 0; d < D; d++) {
+        const idx = d * G + g;
+        if (!(o[idx] > 0)) continue;
+        const A = dt[d];
+        if (A.h !== B.h || A.w !== B.w) {
+          o[idx] = -1;
+          continue;
+        }
+        o[idx] = rlePairIou(A.counts, B.counts, crowd);
       }
-      o[idx] = rlePairIou(A.counts, B.counts, crowd);
     }
+  } catch (e) {
+    if (e instanceof RleCountsError) throw new RleCountsError(e.message, e.which, { dt: d, gt: g });
+    throw e;
   }
   return o;
 }
@@ -464,6 +533,8 @@ export function rlePairIou(ac: Uint32Array, bc: Uint32Array, crowd: boolean): nu
   let ct = 1;
   while (ct > 0) {
     const c = ca < cb ? ca : cb;
+    // c is 0 only at a leading or inner empty run, or when one list has run out (a stall).
+    if (c === 0) stalled(ca, a, ka, cb, b, kb);
     if (va || vb) {
       u += c;
       if (va && vb) inter += c;

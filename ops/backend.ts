@@ -7,6 +7,7 @@ import { BackendError } from '../core/errors';
 // Training on wasm needs the gradient kernels tfjs-backend-wasm lacks; registering is name-based and
 // harmless for other backends.
 import { registerWasmGradKernels } from './wasm_grad_kernels';
+import { registerReduceGradients } from './reduce_grads';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendRequest = 'auto' | BackendName;
@@ -126,6 +127,7 @@ const ORDER: BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
  * install; `auto` falls through the order and records why each better backend was skipped.
  */
 export async function selectBackend(request: BackendRequest): Promise<BackendChoice> {
+  registerReduceGradients();
   if (request !== 'auto') {
     if (!(request in ATTEMPTS)) throw new BackendError(`unknown backend '${request}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
     const r = await ATTEMPTS[request]();
@@ -149,4 +151,19 @@ export async function selectBackend(request: BackendRequest): Promise<BackendCho
 /** One line for logs: "backend wasm (WebAssembly ...); skipped tensorflow: ...". */
 export function describeBackend(choice: BackendChoice): string {
   return `backend ${choice.reasons.join('; ')}`;
+}
+
+/**
+ * Submits the webgpu backend's pending commands (no-op on other backends). Called by the benchmark
+ * harness before each timed step, as a training loop's per-iteration loss read does: every step then
+ * starts at the same point of tfjs's submit batching, buffers return to the pool at the same points,
+ * and the cached bind groups of ops/webgpu/dispatch_cache.ts repeat from step to step.
+ */
+export function submitPendingWork(): void {
+  if (tf.getBackend() !== 'webgpu') return;
+  const be = tf.backend() as unknown as { commandEncoder: unknown; endComputePassEncoder(): void; submitQueue(): void };
+  if (be.commandEncoder) {
+    be.endComputePassEncoder();
+    be.submitQueue();
+  }
 }

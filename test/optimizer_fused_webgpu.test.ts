@@ -107,7 +107,7 @@ describeWebgpu(setup, 'fused optimizer update on webgpu', () => {
     params.forEach((p) => p.variable.dispose());
   });
 
-  it('one dispatch per parameter and no host uploads per step', async () => {
+  it('one dispatch per parameter, no host uploads and no new bind groups per step', async () => {
     await tf.setBackend('webgpu');
     const params = makeParams();
     const opt = new AdamW(params, [0.9, 0.999], 1e-8, { fused: true });
@@ -119,6 +119,8 @@ describeWebgpu(setup, 'fused optimizer update on webgpu', () => {
     });
     expect(c.dispatches).toBe(SHAPES.length);
     expect(c.uploads).toBe(0);
+    // The dispatch cache (ops/webgpu/dispatch_cache.ts) serves the second step's bind groups.
+    expect(c.bind_groups_created).toBe(0);
     tf.dispose(Object.values(g));
     opt.dispose();
     params.forEach((p) => p.variable.dispose());

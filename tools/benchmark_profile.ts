@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../core/errors';
+import { submitPendingWork } from '../ops/backend';
 import '../backbones';
 import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './lib/cli';
 import { MODEL_CHOICES } from './get_flops_common';
@@ -63,6 +64,7 @@ runTool(async () => {
   const timing = await timeSteps(w, { warmup: argv.warmup, runs: argv.runs, repeats: 1 });
   // 2. One unprofiled step with counters.
   let countedHostMs = 0;
+  submitPendingWork();
   const counts = await countStep(async () => {
     const h0 = performance.now();
     const out = await w.step();
@@ -112,7 +114,7 @@ runTool(async () => {
     `per step: wall ${summary.wall_ms_per_step} ms (unprofiled, ${argv.runs} back-to-back steps after ${argv.warmup} warm-up), host enqueue ${summary.host_enqueue_ms_per_step} ms; ` +
       (info ? `summed ${timeKind} ${summary.kernel_ms_sum} ms over ${records.length} kernel calls; ` : '') +
       `engine kernels ${counts.kernels}, host uploads ${counts.uploads} (${(counts.upload_bytes / 1024).toFixed(1)} KiB)` +
-      (counts.dispatches !== null ? `, GPU dispatches ${counts.dispatches}, buffers created ${counts.buffers_created}, queue writes ${counts.queue_writes}` : '') +
+      (counts.dispatches !== null ? `, GPU dispatches ${counts.dispatches}, bind groups created ${counts.bind_groups_created}, buffers created ${counts.buffers_created}, queue writes ${counts.queue_writes}` : '') +
       (info ? `; tfjs peak ${summary.peak_tensor_mib} MiB` : ''),
   );
   if (info) {

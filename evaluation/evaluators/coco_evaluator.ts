@@ -6,7 +6,7 @@ import { UserError } from '../../core/errors';
 import type { EvaluationReport, Evaluator } from '../../core/registry';
 import type { InstanceResult } from '../../structures/results';
 import { classwiseTable, perCategory } from '../classwise';
-import type { CocoDataset as CocoJson } from '../coco';
+import { COCO, type CocoDataset as CocoJson } from '../coco';
 import { type CocoResultRows, evaluateCocoRows, resultsToCoco, writeCocoResultFiles } from '../coco_results';
 import type { IouType } from '../cocoeval';
 
@@ -15,6 +15,8 @@ export interface CocoGtSource {
   readonly length: number;
   /** The annotation file's content (images, annotations, categories). */
   readonly coco: CocoJson;
+  /** The annotation file's path, named in warnings about its content. */
+  readonly annFile?: string;
   imageInfo(index: number): { id: number };
   labelToCatId(label: number): number;
   raw(index: number): { filename: string };
@@ -43,6 +45,8 @@ export class CocoEvaluator implements Evaluator<BatchWithMetas, InstanceResult> 
   private rows: CocoResultRows = { bbox: [], segm: [] };
   private next = 0;
   private withMasks = false;
+  /** Whether the ground truth's warnings were printed (once per run, not at every evaluation). */
+  private warned = false;
 
   constructor(
     readonly source: CocoGtSource,
@@ -76,7 +80,10 @@ export class CocoEvaluator implements Evaluator<BatchWithMetas, InstanceResult> 
 
   evaluate(): EvaluationReport {
     if (this.next !== this.source.length) throw new UserError(`CocoDataset.evaluate: ${this.next} results for ${this.source.length} images`);
-    const ev = evaluateCocoRows(this.source.coco, this.rows, this.iouTypes);
+    // Indexed anew each time so its decoded masks are freed between the evaluations of a run.
+    const gt = new COCO(this.source.coco, this.source.annFile, this.warned ? { warn: () => undefined } : {});
+    this.warned = true;
+    const ev = evaluateCocoRows(gt, this.rows, this.iouTypes);
     const text: string[] = [];
     for (const t of this.iouTypes) {
       text.push(`Evaluating ${t}...`, ev.summaries[t]);

@@ -18,6 +18,7 @@
 // getQueryTime, uniformPendingDisposal); test/optimizer_fused_webgpu.test.ts runs it on SwiftShader.
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_ADAMW, FUSED_SGD, HYPER_WIDTH, type SgdFlags } from '../optimizer_update';
+import { dispatchCacheOf, layoutOf, objectId } from './dispatch_cache';
 
 const WORKGROUP = 256;
 /** Workgroups per dispatch at most; larger tensors are covered by the grid-stride loop. */
@@ -151,9 +152,23 @@ function dispatchAll(be: WebGPUBackendInternals, pipe: GPU, attrs: Attrs, inputs
     new Uint32Array(records, k * RECORD_BYTES, 1)[0] = size;
     new Float32Array(records, k * RECORD_BYTES + 4, HYPER_WIDTH).set(attrs.hyper.slice(k * HYPER_WIDTH, (k + 1) * HYPER_WIDTH));
   }
-  const uniform = be.bufferManager.acquireBuffer(records.byteLength, G.GPUBufferUsage.UNIFORM | G.GPUBufferUsage.COPY_DST);
+  // With the dispatch cache (dispatch_cache.ts): one persistent uniform buffer per pipeline and
+  // parameter count, so the per-parameter bind groups repeat across steps and come from the cache.
+  // Its previous record may still be read by dispatches not yet submitted: submit those first, since
+  // queue.writeBuffer lands before the next submit.
+  const cache = dispatchCacheOf(be);
+  let uniform: GPU;
+  if (cache) {
+    if (be.commandEncoder) {
+      be.endComputePassEncoder();
+      be.submitQueue();
+    }
+    uniform = cache.persistentUniform(`opt${objectId(pipe)}x${n}`, records.byteLength);
+  } else {
+    uniform = be.bufferManager.acquireBuffer(records.byteLength, G.GPUBufferUsage.UNIFORM | G.GPUBufferUsage.COPY_DST);
+    be.uniformPendingDisposal.push(uniform);
+  }
   be.queue.writeBuffer(uniform, 0, records);
-  be.uniformPendingDisposal.push(uniform);
 
   // Uploads first: uploading a tensor whose values are still on the host ends the current compute
   // pass (tfjs records a buffer copy), so it must not happen between our dispatches.
@@ -174,16 +189,22 @@ function dispatchAll(be: WebGPUBackendInternals, pipe: GPU, attrs: Attrs, inputs
   }
   const pass = be.computePassEncoder;
   pass.setPipeline(pipe);
-  const layout = pipe.getBindGroupLayout(0);
+  const layout = layoutOf(pipe);
   for (let k = 0; k < n; k++) {
     const ts = bound[k];
     const order = [...ts.slice(0, before.length), null, ...ts.slice(before.length)];
-    const entries = order.map((t, binding) => {
-      if (!t) return { binding, resource: { buffer: uniform, offset: k * RECORD_BYTES, size: UNIFORM_BINDING_BYTES } };
+    let key = `opt${objectId(pipe)}|${objectId(uniform)}@${k}|`;
+    const resources = order.map((t) => {
+      if (!t) return { buffer: uniform, offset: k * RECORD_BYTES, size: UNIFORM_BINDING_BYTES };
       be.commandQueueOwnedIds.add(t.dataId as object);
-      return { binding, resource: { buffer: be.tensorMap.get(t.dataId as object).resource } };
+      const buffer = be.tensorMap.get(t.dataId as object).resource;
+      key += `${objectId(buffer)},`;
+      return { buffer };
     });
-    pass.setBindGroup(0, be.device.createBindGroup({ layout, entries }));
+    const group = cache
+      ? cache.bindGroups.get(be.device, key, layout, resources)
+      : be.device.createBindGroup({ layout, entries: resources.map((resource, binding) => ({ binding, resource })) });
+    pass.setBindGroup(0, group);
     const size = tf.util.sizeFromShape(inputs[`p${k}`].shape);
     pass.dispatchWorkgroups(Math.max(1, Math.min(MAX_GROUPS, Math.ceil(size / WORKGROUP))));
   }

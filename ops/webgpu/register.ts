@@ -10,6 +10,7 @@ import { registerWebgpuBnGelu } from './bn_gelu_webgpu';
 import { columnReduceWebgpu, coversFullReduction, coversReduction, fullReduceWebgpu } from './column_reduce';
 import { conv2DBackpropFilterWebgpu } from './conv2d_filter_grad';
 import { depthwiseConv2dNativeBackpropFilterWebgpu } from './depthwise_filter_grad';
+import { installDispatchCache } from './dispatch_cache';
 import { coversMatMul, matMulTransposeAWebgpu } from './matmul_transpose_a';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -47,12 +48,17 @@ export const REPLACED_WEBGPU_KERNELS: readonly string[] = Object.keys(OURS);
 export const keepTfjsKernels = (): boolean => typeof process !== 'undefined' && process.env?.TVD_WEBGPU_KERNELS === 'tfjs';
 
 /**
- * Replaces the kernels of REPLACED_WEBGPU_KERNELS for 'webgpu' (idempotent). Needs
+ * Replaces the kernels of REPLACED_WEBGPU_KERNELS for 'webgpu' (idempotent) and installs the cached
+ * dispatch path on the webgpu backend if it is already initialised (call after setBackend). Needs
  * @tensorflow/tfjs-backend-webgpu imported first (its import registers the originals); a name with
  * no original registered is skipped.
  */
 export function registerWebgpuKernels(opts: { keepTfjs?: boolean } = {}): void {
   registerWebgpuAddN();
+  // The cached per-dispatch host path (dispatch_cache.ts) on the webgpu backend instance, when one
+  // exists; TVD_WEBGPU_DISPATCH_CACHE=0 keeps tfjs's.
+  const backend = tf.engine().registry.webgpu;
+  if (backend) installDispatchCache(backend);
   if (opts.keepTfjs ?? keepTfjsKernels()) return;
   // Conv2DBackpropInput: tfjs's implicit-GEMM program (Conv2DDerInputMMProgram) instead of its
   // default per-element loop; it matches the cpu backend on the shapes of test/webgpu_kernels.test.ts.

@@ -102,8 +102,13 @@ export interface StepCounts {
   /** Tensors made from host values (engine.makeTensor: tf.tensor, tf.scalar, ...), and their bytes. */
   uploads: number;
   upload_bytes: number;
-  /** webgpu only (null elsewhere): compute dispatches, GPU buffers created, queue.writeBuffer calls. */
+  /**
+   * webgpu only (null elsewhere): compute dispatches (dispatchWorkgroups calls), bind groups created
+   * (fewer than dispatches once the dispatch cache of ops/webgpu/dispatch_cache.ts is warm), GPU
+   * buffers created, queue.writeBuffer calls.
+   */
   dispatches: number | null;
+  bind_groups_created: number | null;
   buffers_created: number | null;
   queue_writes: number | null;
 }
@@ -132,7 +137,7 @@ function wrap(obj: Record<string, unknown> | undefined, key: string, onCall: (ar
 
 /** Runs `fn` with the counters of StepCounts installed (then removes them). */
 export async function countStep(fn: () => Promise<void>): Promise<StepCounts> {
-  const c: StepCounts = { kernels: 0, uploads: 0, upload_bytes: 0, dispatches: null, buffers_created: null, queue_writes: null };
+  const c: StepCounts = { kernels: 0, uploads: 0, upload_bytes: 0, dispatches: null, bind_groups_created: null, buffers_created: null, queue_writes: null };
   const engine = tf.engine() as unknown as Record<string, unknown>;
   const backend = tf.backend() as unknown as Record<string, unknown>;
   const undo: ((() => void) | null)[] = [
@@ -146,13 +151,16 @@ export async function countStep(fn: () => Promise<void>): Promise<StepCounts> {
   if (tf.getBackend() === 'webgpu') {
     const device = backend.device as Record<string, unknown> | undefined;
     const queue = device?.queue as Record<string, unknown> | undefined;
-    const d = wrap(device, 'createBindGroup', () => (c.dispatches = (c.dispatches ?? 0) + 1));
+    const passProto = (globalThis as unknown as { GPUComputePassEncoder?: { prototype: Record<string, unknown> } }).GPUComputePassEncoder?.prototype;
+    const d = wrap(passProto, 'dispatchWorkgroups', () => (c.dispatches = (c.dispatches ?? 0) + 1));
+    const g = wrap(device, 'createBindGroup', () => (c.bind_groups_created = (c.bind_groups_created ?? 0) + 1));
     const b = wrap(device, 'createBuffer', () => (c.buffers_created = (c.buffers_created ?? 0) + 1));
     const q = wrap(queue, 'writeBuffer', () => (c.queue_writes = (c.queue_writes ?? 0) + 1));
     if (d) c.dispatches = 0;
+    if (g) c.bind_groups_created = 0;
     if (b) c.buffers_created = 0;
     if (q) c.queue_writes = 0;
-    undo.push(d, b, q);
+    undo.push(d, g, b, q);
   }
   try {
     await fn();
