@@ -22,7 +22,7 @@ const join = (path: string, key: string | number): string => (path ? `${path}.${
 
 function describeValue(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
+  if (Array.isArray(v)) return `a list of ${v.length} value${v.length === 1 ? '' : 's'}`;
   if (typeof v === 'object') return 'a dict';
   if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
   return `${typeof v} ${String(v)}`;
@@ -55,22 +55,38 @@ export abstract class Schema<T = unknown> {
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
+export interface NumberOptions {
+  int?: boolean;
+  min?: number;
+  max?: number;
+  /** Exclusive lower bound (e.g. 0 for a positive size or ratio). */
+  gt?: number;
+  /** Rejects Infinity and -Infinity. */
+  finite?: boolean;
+}
+
 export class NumberSchema extends Schema<number> {
-  constructor(readonly opts: { int?: boolean; min?: number; max?: number } = {}) {
+  constructor(readonly opts: NumberOptions = {}) {
     super();
   }
   describe(): string {
-    const { int, min, max } = this.opts;
-    let d = int ? 'an integer' : 'a number';
-    if (min !== undefined) d += ` >= ${min}`;
-    if (max !== undefined) d += `${min !== undefined ? ' and' : ''} <= ${max}`;
+    const { int, min, max, gt, finite } = this.opts;
+    let d = int ? 'an integer' : finite ? 'a finite number' : 'a number';
+    const bounds = [gt !== undefined ? `> ${gt}` : '', min !== undefined ? `>= ${min}` : '', max !== undefined ? `<= ${max}` : ''].filter(Boolean);
+    if (bounds.length) d += ` ${bounds.join(' and ')}`;
     return d;
   }
   check(v: unknown, path: string, ctx: CheckContext): void {
-    const { int, min, max } = this.opts;
-    if (typeof v !== 'number' || Number.isNaN(v) || (int && !Number.isInteger(v)) || (min !== undefined && v < min) || (max !== undefined && v > max)) {
-      this.fail(ctx, path, v);
-    }
+    const { int, min, max, gt, finite } = this.opts;
+    const bad =
+      typeof v !== 'number' ||
+      Number.isNaN(v) ||
+      (int && !Number.isInteger(v)) ||
+      (finite && !Number.isFinite(v)) ||
+      (min !== undefined && v < min) ||
+      (max !== undefined && v > max) ||
+      (gt !== undefined && !(v > gt));
+    if (bad) this.fail(ctx, path, v);
   }
 }
 
@@ -188,13 +204,16 @@ export class UnionSchema<T extends readonly Schema[]> extends Schema<Infer<T[num
     return this.options.map((o) => o.describe()).join(' or ');
   }
   check(v: unknown, path: string, ctx: CheckContext): void {
-    // Accept the first option that reports no issue; otherwise report the option with the fewest.
+    // Accept the first option that reports no issue; otherwise report the option that got furthest:
+    // one whose issues lie inside the value (it matched the value's kind, e.g. a dict with a wrong
+    // key) before one that refused the value as a whole, then the one with the fewest issues.
     let best: Issue[] | null = null;
+    const rank = (issues: Issue[]) => (issues.every((i) => i.path === path) ? 1e9 : 0) + issues.length;
     for (const o of this.options) {
       const sub: CheckContext = { origin: ctx.origin, issues: [] };
       o.check(v, path, sub);
       if (!sub.issues.length) return;
-      if (!best || sub.issues.length < best.length) best = sub.issues;
+      if (!best || rank(sub.issues) < rank(best)) best = sub.issues;
     }
     // A type mismatch at the top of every option reads best as one "expected A or B" line.
     if (best && best.length === 1 && best[0].path === path) this.fail(ctx, path, v);
@@ -300,8 +319,8 @@ export class TaggedSchema<T> extends Schema<T> {
 
 /** Constructors, so schemas read as `s.object({ lr: s.number({ min: 0 }) })`. */
 export const s = {
-  number: (opts?: { int?: boolean; min?: number; max?: number }) => new NumberSchema(opts),
-  int: (opts: { min?: number; max?: number } = {}) => new NumberSchema({ ...opts, int: true }),
+  number: (opts?: NumberOptions) => new NumberSchema(opts),
+  int: (opts: Omit<NumberOptions, 'int'> = {}) => new NumberSchema({ ...opts, int: true }),
   string: () => new StringSchema(),
   boolean: () => new BooleanSchema(),
   enum: <T extends string | number | boolean>(values: readonly T[]) => new EnumSchema<T>(values),
@@ -321,10 +340,11 @@ export const s = {
 /**
  * Checks `value` against `schema` and throws a ConfigError naming the key path, the file that set it
  * and what was expected. Other issues (if any) are counted in the message; all are on `error.issues`.
+ * `root` prefixes every key path (e.g. `pipeline[1].Resize` when a transform config is checked on its own).
  */
-export function validate<S extends Schema>(schema: S, value: unknown, origin: (path: string) => string = () => ''): Infer<S> {
+export function validate<S extends Schema>(schema: S, value: unknown, origin: (path: string) => string = () => '', root = ''): Infer<S> {
   const ctx: CheckContext = { origin, issues: [] };
-  schema.check(value, '', ctx);
+  schema.check(value, root, ctx);
   if (ctx.issues.length) {
     const first = ctx.issues[0];
     const file = origin(first.path);

@@ -1,49 +1,55 @@
 /** Dataset config types and `buildDataset` (strict: unknown or wrongly typed fields are errors). */
-import { checkFields, isArr, isBool, isNum, isObj, isPosInt, isStr, isStrList, type FieldSpec } from './cfg_check';
-import { CocoDataset, type CocoDatasetConfig } from './coco';
+import { type ObjectSchema, type Shape, s, validate } from '../core/config_schema';
+import type { RawDataset } from './base';
+import { CocoDataset, type CocoDatasetConfig, cocoDatasetSchema } from './coco';
+import { checkDataConfig } from './config_fields';
 import { DataConfigError } from './errors';
 import { buildPipeline } from './pipeline';
-import { RepeatDataset, type RepeatDatasetConfig } from './repeat';
-import { SegDataset, type ADE20KDatasetConfig, type CustomSegDatasetConfig } from './seg';
-import type { RawDataset } from './base';
+import { RepeatDataset, type RepeatDatasetConfig, repeatDatasetSchema } from './repeat';
+import { SegDataset, type ADE20KDatasetConfig, type CustomSegDatasetConfig, ade20kDatasetSchema, customSegDatasetSchema } from './seg';
 
 export type { CocoDatasetConfig, ADE20KDatasetConfig, CustomSegDatasetConfig };
 export type LeafDatasetConfig = CocoDatasetConfig | ADE20KDatasetConfig | CustomSegDatasetConfig;
 export type DatasetConfig = LeafDatasetConfig | RepeatDatasetConfig<DatasetConfig>;
 export type { RepeatDatasetConfig };
 
-const segCommon = {
-  pipeline: isArr,
-  data_root: isStr,
-  ann_dir: isStr,
-  img_suffix: isStr,
-  seg_map_suffix: isStr,
-  reduce_zero_label: isBool,
-  test_mode: isBool,
-};
+/** Any config buildDataset builds: `type` picks the schema (resolved when checked, so RepeatDataset can nest). */
+const datasetSchema = s.tagged('type', () => DATASET_SCHEMAS, 'dataset');
 
-/** The fields of each dataset type, declared once (the registry schemas are built from these). */
-export const DATASET_SPECS: Record<DatasetConfig['type'], FieldSpec> = {
-  CocoDataset: {
-    required: { ann_file: isStr, img_prefix: isStr, pipeline: isArr },
-    optional: { data_root: isStr, filter_empty_gt: isBool, test_mode: isBool, classes: isStrList, min_size: isNum },
-  },
-  ADE20KDataset: { required: { img_dir: isStr }, optional: { ...segCommon, classes: isStrList } },
-  CustomSegDataset: { required: { img_dir: isStr, classes: isStrList }, optional: segCommon },
-  RepeatDataset: { required: { times: isPosInt, dataset: isObj } },
-};
+/**
+ * The fields of each dataset type buildDataset builds: the schemas declared next to each dataset
+ * class (datasets/register.ts registers the same schemas in DATASETS).
+ */
+export const DATASET_SCHEMAS: ReadonlyMap<DatasetConfig['type'], ObjectSchema<Shape>> = new Map<DatasetConfig['type'], ObjectSchema<Shape>>([
+  ['CocoDataset', cocoDatasetSchema],
+  ['ADE20KDataset', ade20kDatasetSchema],
+  ['CustomSegDataset', customSegDatasetSchema],
+  ['RepeatDataset', repeatDatasetSchema(datasetSchema)],
+]);
 
-export const DATASET_TYPES = Object.keys(DATASET_SPECS);
+export const DATASET_TYPES = [...DATASET_SCHEMAS.keys()];
 
-/** Checks a dataset config (and its pipeline) without touching the disk. */
+/**
+ * Checks a dataset config (and its pipeline) without touching the disk. Throws core's ConfigError,
+ * one line naming the field under `where` (e.g. `dataset.CocoDataset.filter_empty: unknown key ...`,
+ * `dataset.CocoDataset.pipeline.1.img_scale: expected ...`), or DataConfigError for a transform's
+ * combination of fields (`pipeline[1].Resize.config: ...`).
+ */
 export function checkDatasetConfig(cfg: unknown, where = 'dataset'): asserts cfg is DatasetConfig {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new DataConfigError(where, 'type', 'expected a dataset config object');
   const c = cfg as Record<string, unknown>;
-  if (typeof c.type !== 'string' || !(c.type in DATASET_SPECS))
-    throw new DataConfigError(where, 'type', `unknown dataset type ${JSON.stringify(c.type)} (known: ${DATASET_TYPES.join(', ')})`);
-  checkFields(`${where}.${c.type}`, c, DATASET_SPECS[c.type as DatasetConfig['type']]);
-  if (c.type === 'RepeatDataset') checkDatasetConfig(c.dataset, `${where}.RepeatDataset.dataset`);
-  else buildPipeline(c.pipeline as unknown[]);
+  const type = c.type as DatasetConfig['type'];
+  // An unknown or missing type: the tagged schema's message (known types, nearest name).
+  if (typeof type !== 'string' || !DATASET_SCHEMAS.has(type)) validate(datasetSchema, c, () => '', where);
+  if (type === 'RepeatDataset') {
+    // The nested dataset is checked on its own, so its errors name its type as well.
+    checkDataConfig(repeatDatasetSchema(s.any()), c, `${where}.${type}`);
+    checkDatasetConfig(c.dataset, `${where}.RepeatDataset.dataset`);
+    return;
+  }
+  checkDataConfig(DATASET_SCHEMAS.get(type)!, c, `${where}.${type}`);
+  // The transforms' own checks of field combinations (their constructors).
+  buildPipeline(c.pipeline as unknown[]);
 }
 
 export interface BuildDatasetOptions {

@@ -17,24 +17,27 @@
  * each of these is reported once per kind with a count and the first annotation id (core/warnings).
  */
 import { existsSync, readFileSync, statSync } from '#platform/fs';
+import { type Infer, s } from '../core/config_schema';
 import { DatasetError } from './errors';
 import { resolvePath, type RawDataset } from './base';
+import { transformSchema } from './pipeline';
 import type { Segmentation } from './masks';
 import type { RawInstance, RawSample } from './types';
 import { polygonProblem, rleCountsSum, type RleObject } from '../evaluation/mask';
 import { countOf, WarningTally } from '../core/warnings';
 
-export interface CocoDatasetConfig {
-  type: 'CocoDataset';
-  ann_file: string;
-  img_prefix: string;
-  pipeline: unknown[];
-  data_root?: string;
-  filter_empty_gt?: boolean; // default true
-  test_mode?: boolean; // default false
-  classes?: string[];
-  min_size?: number; // default 32 (mmdet's _filter_imgs)
-}
+/** CocoDataset's fields (the DATASETS registry and buildDataset validate with this). */
+export const cocoDatasetSchema = s.object({
+  ann_file: s.string(),
+  img_prefix: s.string(),
+  pipeline: s.array(transformSchema),
+  data_root: s.string().optional(),
+  filter_empty_gt: s.boolean().optional().describedAs('default true'),
+  test_mode: s.boolean().optional().describedAs('default false'),
+  classes: s.array(s.string()).optional(),
+  min_size: s.number({ finite: true }).optional().describedAs("default 32 (mmdet's _filter_imgs)"),
+});
+export type CocoDatasetConfig = { type: 'CocoDataset' } & Infer<typeof cocoDatasetSchema>;
 
 export const COCO_LAYOUT =
   'COCO layout: <data_root>/annotations/instances_{train,val}2017.json (ann_file) and images in <data_root>/{train,val}2017/ (img_prefix)';

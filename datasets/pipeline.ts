@@ -2,28 +2,25 @@
  * Typed transform configs, `buildPipeline` (strict field checking) and `Pipeline.run`,
  * which turns a RawSample into a finished Sample under the sample's own RNG.
  */
+import { type ObjectSchema, type Shape, type TaggedConfig, s as schema, validate } from '../core/config_schema';
 import { Rng } from '../core/rng';
-import {
-  checkFields,
-  isBool,
-  isNum,
-  isPair,
-  isPosInt,
-  isProb,
-  isTriple,
-  oneOf,
-  type FieldCheck,
-  type FieldSpec,
-} from './cfg_check';
+import { checkDataConfig } from './config_fields';
 import { DataConfigError } from './errors';
 import type { Transform } from './transforms/base';
-import { RandomCrop, type RandomCropConfig } from './transforms/crop';
-import { RandomFlip, type RandomFlipConfig } from './transforms/flip';
-import { LoadAnnotations, LoadImageFromFile, type LoadAnnotationsConfig, type LoadImageFromFileConfig } from './transforms/loading';
-import { Normalize, type NormalizeConfig } from './transforms/normalize';
-import { Pad, type PadConfig } from './transforms/pad';
-import { PhotoMetricDistortion, type PhotoMetricDistortionConfig } from './transforms/photometric';
-import { AlignResize, Resize, type AlignResizeConfig, type ResizeConfig } from './transforms/resize';
+import { RandomCrop, type RandomCropConfig, randomCropSchema } from './transforms/crop';
+import { RandomFlip, type RandomFlipConfig, randomFlipSchema } from './transforms/flip';
+import {
+  LoadAnnotations,
+  LoadImageFromFile,
+  type LoadAnnotationsConfig,
+  type LoadImageFromFileConfig,
+  loadAnnotationsSchema,
+  loadImageFromFileSchema,
+} from './transforms/loading';
+import { Normalize, type NormalizeConfig, normalizeSchema } from './transforms/normalize';
+import { Pad, type PadConfig, padSchema } from './transforms/pad';
+import { PhotoMetricDistortion, type PhotoMetricDistortionConfig, photoMetricDistortionSchema } from './transforms/photometric';
+import { AlignResize, Resize, type AlignResizeConfig, type ResizeConfig, alignResizeSchema, resizeSchema } from './transforms/resize';
 import { newState, type PipelineState, type RawSample, type Sample } from './types';
 
 export type {
@@ -49,107 +46,44 @@ export type TransformConfig =
   | RandomCropConfig
   | PhotoMetricDistortionConfig;
 
-const isScale: FieldCheck = (v) =>
-  isPair(v) === null || (Array.isArray(v) && v.length > 0 && v.every((x) => isPair(x) === null))
-    ? null
-    : 'expected a pair [w, h] or a list of pairs';
-
-/** mmcv file_client_args: only the local disk backend is read. */
-const isDiskClient: FieldCheck = (v) =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) && (v as { backend?: unknown }).backend === 'disk' && Object.keys(v).length === 1
-    ? null
-    : "expected {backend: 'disk'} (other file clients are not supported)";
-
-/** A boolean option of which only one value is reproduced. */
-const oneOfBool =
-  (only: boolean): FieldCheck =>
-  (v) =>
-    v === only ? null : `only ${only} is supported`;
-
-/** Pad's pad_val: a number (mmseg) or mmdet's {img?, masks?, seg?} of numbers. */
-const isPadVal: FieldCheck = (v) =>
-  isNum(v) === null ||
-  (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.entries(v).every(([k, x]) => ['img', 'masks', 'seg'].includes(k) && isNum(x) === null))
-    ? null
-    : 'expected a number or {img?, masks?, seg?} of numbers';
-
 interface Entry {
-  spec: FieldSpec;
+  /** The transform's fields (declared next to its class), without `type`. */
+  schema: ObjectSchema<Shape>;
   make: (cfg: never) => Transform;
 }
 
 const TRANSFORMS: Record<TransformConfig['type'], Entry> = {
-  // mmdet/mmseg signature fields are accepted with the one mode we reproduce (mmcv's cv2 'color'
-  // decode, mmseg's pillow label read, mmdet's bitmap masks); any other mode is refused by name.
-  LoadImageFromFile: {
-    spec: { optional: { to_float32: isBool, color_type: oneOf('color'), channel_order: oneOf('bgr'), imdecode_backend: oneOf('cv2'), file_client_args: isDiskClient } },
-    make: (c: LoadImageFromFileConfig) => new LoadImageFromFile(c),
-  },
-  LoadAnnotations: {
-    spec: {
-      optional: {
-        with_bbox: isBool,
-        with_label: isBool,
-        with_mask: isBool,
-        with_seg: isBool,
-        reduce_zero_label: isBool,
-        poly2mask: oneOfBool(true),
-        denorm_bbox: oneOfBool(false),
-        imdecode_backend: oneOf('pillow'),
-        file_client_args: isDiskClient,
-      },
-    },
-    make: (c: LoadAnnotationsConfig) => new LoadAnnotations(c),
-  },
-  Resize: {
-    spec: {
-      optional: {
-        img_scale: isScale,
-        keep_ratio: isBool,
-        ratio_range: isPair,
-        multiscale_mode: oneOf('range', 'value'),
-        bbox_clip_border: isBool,
-        min_size: isPosInt,
-        backend: oneOf('cv2'),
-        override: isBool,
-      },
-    },
-    make: (c: ResizeConfig) => new Resize(c),
-  },
-  AlignResize: {
-    spec: { optional: { img_scale: isPair, keep_ratio: isBool, size_divisor: isPosInt } },
-    make: (c: AlignResizeConfig) => new AlignResize(c),
-  },
-  RandomFlip: {
-    spec: { optional: { prob: isProb, flip_ratio: isProb, direction: oneOf('horizontal', 'vertical') } },
-    make: (c: RandomFlipConfig) => new RandomFlip(c),
-  },
-  Normalize: { spec: { required: { mean: isTriple, std: isTriple }, optional: { to_rgb: isBool } }, make: (c: NormalizeConfig) => new Normalize(c) },
-  Pad: {
-    spec: { optional: { size: isPair, size_divisor: isPosInt, pad_to_square: isBool, pad_val: isPadVal, seg_pad_val: isNum } },
-    make: (c: PadConfig) => new Pad(c),
-  },
-  RandomCrop: {
-    spec: { required: { crop_size: isPair }, optional: { cat_max_ratio: isProb, ignore_index: isNum } },
-    make: (c: RandomCropConfig) => new RandomCrop(c),
-  },
-  PhotoMetricDistortion: {
-    spec: { optional: { brightness_delta: isNum, contrast_range: isPair, saturation_range: isPair, hue_delta: isPosInt } },
-    make: (c: PhotoMetricDistortionConfig) => new PhotoMetricDistortion(c),
-  },
+  LoadImageFromFile: { schema: loadImageFromFileSchema, make: (c: LoadImageFromFileConfig) => new LoadImageFromFile(c) },
+  LoadAnnotations: { schema: loadAnnotationsSchema, make: (c: LoadAnnotationsConfig) => new LoadAnnotations(c) },
+  Resize: { schema: resizeSchema, make: (c: ResizeConfig) => new Resize(c) },
+  AlignResize: { schema: alignResizeSchema, make: (c: AlignResizeConfig) => new AlignResize(c) },
+  RandomFlip: { schema: randomFlipSchema, make: (c: RandomFlipConfig) => new RandomFlip(c) },
+  Normalize: { schema: normalizeSchema, make: (c: NormalizeConfig) => new Normalize(c) },
+  Pad: { schema: padSchema, make: (c: PadConfig) => new Pad(c) },
+  RandomCrop: { schema: randomCropSchema, make: (c: RandomCropConfig) => new RandomCrop(c) },
+  PhotoMetricDistortion: { schema: photoMetricDistortionSchema, make: (c: PhotoMetricDistortionConfig) => new PhotoMetricDistortion(c) },
 };
+
+const TRANSFORM_SCHEMAS: ReadonlyMap<string, ObjectSchema<Shape>> = new Map(Object.entries(TRANSFORMS).map(([k, e]) => [k, e.schema]));
+
+/** Any transform config: `type` picks the transform's schema (what a dataset's `pipeline` lists). */
+export const transformSchema = schema.tagged<TaggedConfig>('type', () => TRANSFORM_SCHEMAS, 'transform');
 
 export const TRANSFORM_TYPES = Object.keys(TRANSFORMS);
 
-/** Validates one transform config and builds it. */
+/**
+ * Validates one transform config (its type, then its fields, strictly) and builds it. Throws core's
+ * ConfigError, one line naming the field under `where` (e.g. `pipeline[1].Resize.img_scale: expected
+ * ...`); constructor checks of field combinations come as DataConfigError (`<where>.<type>.config: ...`).
+ */
 export function buildTransform(cfg: unknown, where = 'pipeline'): Transform {
   if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new DataConfigError(where, 'type', 'expected a transform config object');
   const c = cfg as Record<string, unknown>;
   const type = c.type;
-  if (typeof type !== 'string' || !(type in TRANSFORMS))
-    throw new DataConfigError(where, 'type', `unknown transform ${JSON.stringify(type)} (known: ${TRANSFORM_TYPES.join(', ')})`);
+  // An unknown or missing type: the tagged schema's message (known types, nearest name).
+  if (typeof type !== 'string' || !(type in TRANSFORMS)) validate(transformSchema, c, () => '', where);
   const entry = TRANSFORMS[type as TransformConfig['type']];
-  checkFields(`${where}.${type}`, c, entry.spec);
+  checkDataConfig(entry.schema, c, `${where}.${type}`);
   try {
     return entry.make(c as never);
   } catch (e) {

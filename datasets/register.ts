@@ -1,11 +1,12 @@
 /**
  * Registers the datasets in core's DATASETS registry (what `data.train/val/test` configs
- * name). The registry schemas are built from build.ts's DATASET_SPECS (each field declared once);
- * buildDataset checks the same specs and validates every pipeline entry strictly.
+ * name) with the schemas declared next to each dataset class (build.ts's DATASET_SCHEMAS), so a
+ * config's dataset and transform fields are checked at config load, naming the file; buildDataset
+ * checks the same schemas for configs built in code.
  */
 import { DATASETS, type BuiltDataset, type LoaderOptions } from '../core/registry';
-import { DATASET_SPECS, buildDataset, type DatasetConfig } from './build';
-import { specSchema } from './cfg_check';
+import { DATASET_SCHEMAS, buildDataset, type DatasetConfig } from './build';
+import { repeatDatasetSchema } from './repeat';
 import type { RawDataset } from './base';
 import { DataLoader } from './loader';
 import type { Batch } from './types';
@@ -55,22 +56,22 @@ export function registerDatasets(): void {
   done = true;
   const build = (cfg: { type: string }) => new LoadableDataset(buildDataset(cfg as DatasetConfig), EVALUATOR_OF[cfg.type]);
   DATASETS.register('CocoDataset', {
-    schema: specSchema(DATASET_SPECS.CocoDataset),
+    schema: DATASET_SCHEMAS.get('CocoDataset')!,
     build,
     doc: 'COCO instances (annotations/instances_*.json + image folder)',
   });
   DATASETS.register('ADE20KDataset', {
-    schema: specSchema(DATASET_SPECS.ADE20KDataset),
+    schema: DATASET_SCHEMAS.get('ADE20KDataset')!,
     build,
     doc: 'ADE20K layout (images/ + annotations/ PNG label maps), 150 classes, reduce_zero_label',
   });
   DATASETS.register('CustomSegDataset', {
-    schema: specSchema(DATASET_SPECS.CustomSegDataset),
+    schema: DATASET_SCHEMAS.get('CustomSegDataset')!,
     build,
     doc: 'folder of images + folder of PNG label maps with a class list',
   });
   DATASETS.register('RepeatDataset', {
-    schema: specSchema(DATASET_SPECS.RepeatDataset, { dataset: DATASETS.schema() }),
+    schema: repeatDatasetSchema(DATASETS.schema()),
     build,
     doc: 'repeats a dataset `times` per epoch',
   });

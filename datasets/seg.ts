@@ -6,32 +6,36 @@
  */
 import { existsSync, readdirSync, statSync } from '#platform/fs';
 import { join, relative } from '#platform/path';
+import { type Infer, s } from '../core/config_schema';
 import { ADE20K_CLASSES } from './ade_classes';
 import { resolvePath, type RawDataset } from './base';
 import { DatasetError } from './errors';
+import { transformSchema } from './pipeline';
 import type { RawSample } from './types';
 
-interface SegFields {
-  img_dir: string;
-  ann_dir?: string; // absent: images only (inference)
-  pipeline: unknown[];
-  data_root?: string;
-  img_suffix?: string;
-  seg_map_suffix?: string;
-  reduce_zero_label?: boolean;
-  test_mode?: boolean;
-}
+/** The fields both segmentation dataset types share. */
+const segFields = {
+  img_dir: s.string(),
+  ann_dir: s.string().optional().describedAs('absent: images only (inference)'),
+  // Optional here as before (buildDataset still needs one: buildPipeline refuses a missing list).
+  pipeline: s.array(transformSchema).optional(),
+  data_root: s.string().optional(),
+  img_suffix: s.string().optional(),
+  seg_map_suffix: s.string().optional(),
+  reduce_zero_label: s.boolean().optional(),
+  test_mode: s.boolean().optional(),
+};
 
-export interface ADE20KDatasetConfig extends SegFields {
-  type: 'ADE20KDataset';
-  /** Override the 150 ADE20K names (e.g. for a generated ADE-layout dataset). */
-  classes?: string[];
-}
+/** ADE20KDataset's fields (the DATASETS registry and buildDataset validate with this). */
+export const ade20kDatasetSchema = s.object({
+  ...segFields,
+  classes: s.array(s.string()).optional().describedAs('override the 150 ADE20K names (e.g. for a generated ADE-layout dataset)'),
+});
+export type ADE20KDatasetConfig = { type: 'ADE20KDataset' } & Infer<typeof ade20kDatasetSchema>;
 
-export interface CustomSegDatasetConfig extends SegFields {
-  type: 'CustomSegDataset';
-  classes: string[];
-}
+/** CustomSegDataset's fields. */
+export const customSegDatasetSchema = s.object({ ...segFields, classes: s.array(s.string()) });
+export type CustomSegDatasetConfig = { type: 'CustomSegDataset' } & Infer<typeof customSegDatasetSchema>;
 
 export const ADE_LAYOUT =
   'ADE20K layout: <data_root>/images/{training,validation}/*.jpg (img_dir) and <data_root>/annotations/{training,validation}/*.png (ann_dir)';
@@ -69,7 +73,8 @@ export class SegDataset implements RawDataset {
     this.segSuffix = cfg.seg_map_suffix ?? '.png';
     this.reduceZeroLabel = cfg.reduce_zero_label ?? cfg.type === 'ADE20KDataset';
     this.classes = cfg.classes ?? ADE20K_CLASSES;
-    this.pipelineCfg = cfg.pipeline;
+    // buildDataset has refused a missing pipeline already (buildPipeline); a dataset built directly without one has none.
+    this.pipelineCfg = cfg.pipeline ?? [];
     for (const d of [this.imgDir, this.annDir]) {
       if (d !== undefined && (!existsSync(d) || !statSync(d).isDirectory())) throw new DatasetError(d, `folder not found (expected ${layout})`);
     }

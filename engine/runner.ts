@@ -116,9 +116,7 @@ export class Runner {
       this.hooks.push(new EvalHook(ev.interval, ev.by_epoch ?? this.byEpoch, metric, ev.save_best ?? null, ev.rule ?? null));
     }
     const ck = cfg.checkpoint_config ?? { interval: 1 };
-    this.hooks.push(
-      new CheckpointHook(ck.interval, ck.by_epoch ?? this.byEpoch, { maxKeep: ck.max_keep_ckpts, saveOptimizer: ck.save_optimizer, saveLast: ck.save_last }),
-    );
+    this.hooks.push(new CheckpointHook(ck.interval, ck.by_epoch ?? this.byEpoch, ck));
     this.hooks.push(...(opts.extraHooks ?? []));
     this.outsideTensors = tf.memory().numTensors - this.ownTensors();
   }

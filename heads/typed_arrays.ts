@@ -18,8 +18,8 @@ export const concatI32 = (parts: Int32Array[]): Int32Array => concatTyped(parts,
 export const concatU8 = (parts: Uint8Array[]): Uint8Array => concatTyped(parts, (n) => new Uint8Array(n));
 
 /** Boxes idx[0], idx[1], ... of a flat [n*4] array. */
-export function gatherBoxes(boxes: Float32Array, idx: number[]): Float32Array {
+export function gatherBboxes(bboxes: Float32Array, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * 4);
-  idx.forEach((j, t) => out.set(boxes.subarray(j * 4, j * 4 + 4), t * 4));
+  idx.forEach((j, t) => out.set(bboxes.subarray(j * 4, j * 4 + 4), t * 4));
   return out;
 }

@@ -1,5 +1,11 @@
 // Plain config and data shapes shared by the detection heads (mmdet 2.x field names where they are config).
 
+/** The part of an mmdet loss config (`{type, loss_weight, use_sigmoid, ...}`) the heads read. */
+export interface LossWeightCfg {
+  type?: string;
+  loss_weight?: number;
+}
+
 /** MaxIoUAssigner settings (train_cfg.{rpn,rcnn}.assigner without `type`). */
 export interface AssignerCfg {
   pos_iou_thr: number;
@@ -34,14 +40,5 @@ export interface RcnnTestCfg {
   mask_thr_binary: number;
 }
 
-/** What the heads need to know about one image of a batch. */
-export interface ImageInfo {
-  /** [h, w] of the resized image inside the padded batch tensor. */
-  imgShape: [number, number];
-  /** [h, w] of the padded image (its part of the batch tensor). */
-  padShape: [number, number];
-  /** [h, w] of the original image (results are returned at this size). */
-  oriShape: [number, number];
-  /** [w, h, w, h] resize factors from the original to the resized image. */
-  scaleFactor: [number, number, number, number];
-}
+/** What the heads need to know about one image of a batch (defined with the sample structures). */
+export type { ImageInfo } from '../structures/det_sample';

@@ -25,12 +25,12 @@ IMAGE_INFERENCE.set('ImageClassifier', async ({ cfg, checkpoint, files, outDir, 
   else initWeights(model.module);
   model.module.eval();
   const t = (cfg.data.test ?? cfg.data.val ?? {}) as { img_size?: number; crop_pct?: number; mean?: number[]; std?: number[]; classes?: string[] };
-  const opts = { size: t.img_size ?? 224, cropPct: t.crop_pct ?? 0.875, mean: t.mean ?? [...IMAGENET_MEAN], std: t.std ?? [...IMAGENET_STD] };
+  const opts = { img_size: t.img_size ?? 224, crop_pct: t.crop_pct ?? 0.875, mean: t.mean ?? [...IMAGENET_MEAN], std: t.std ?? [...IMAGENET_STD] };
   mkdirSync(outDir, { recursive: true });
   for (const file of files) {
     const pixels = evalTransform(await loadRgbLikePil(file), opts);
     const t0 = performance.now();
-    const input = tf.tensor4d(pixels, [1, opts.size, opts.size, 3]);
+    const input = tf.tensor4d(pixels, [1, opts.img_size, opts.img_size, 3]);
     const [r] = model.predict({ inputs: input, labels: new Int32Array(1), indices: [0] });
     input.dispose();
     const ms = performance.now() - t0;

@@ -40,14 +40,18 @@ export interface SegTestCfg {
   img_ratios?: number[];
 }
 
+/** The built parts and settings, named as mmseg's EncoderDecoder / decode-head config fields. */
 export interface EncoderDecoderOptions {
   /** Any backbone meeting the FeatureBackbone contract (backbones/feature_backbone). */
   backbone: FeatureBackbone;
   neck: FPN;
-  decodeHead: FPNHead;
-  loss?: SegLossCfg;
-  ignoreIndex?: number;
-  testCfg?: SegTestCfg;
+  decode_head: FPNHead;
+  /** decode_head.loss_decode (default: CrossEntropyLoss, weight 1, averaged over all pixels). */
+  loss_decode?: SegLossCfg;
+  /** decode_head.ignore_index: label value left out of the loss (default 255). */
+  ignore_index?: number;
+  /** model.test_cfg (default whole-image). */
+  test_cfg?: SegTestCfg;
 }
 
 
@@ -94,17 +98,17 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   constructor(opts: EncoderDecoderOptions) {
     checkFpnInChannels(opts.backbone.outChannels, opts.neck.inChannels);
     const neckOuts = opts.neck.numOuts;
-    const headIn = opts.decodeHead.inChannels;
-    if (opts.decodeHead.inIndex.some((i) => i >= neckOuts) || headIn.some((c) => c !== opts.neck.outChannels)) {
+    const headIn = opts.decode_head.inChannels;
+    if (opts.decode_head.inIndex.some((i) => i >= neckOuts) || headIn.some((c) => c !== opts.neck.outChannels)) {
       throw new UserError(
-        `decode_head.in_channels [${headIn.join(', ')}] / in_index [${opts.decodeHead.inIndex.join(', ')}] do not fit the neck's ${neckOuts} outputs of ${opts.neck.outChannels} channels`,
+        `decode_head.in_channels [${headIn.join(', ')}] / in_index [${opts.decode_head.inIndex.join(', ')}] do not fit the neck's ${neckOuts} outputs of ${opts.neck.outChannels} channels`,
       );
     }
-    this.module = new SegmentorNet(opts.backbone, opts.neck, opts.decodeHead);
-    this.numClasses = opts.decodeHead.numClasses;
-    this.ignoreIndex = opts.ignoreIndex ?? 255;
-    this.loss = { type: 'CrossEntropyLoss', loss_weight: opts.loss?.loss_weight ?? 1, avg_non_ignore: opts.loss?.avg_non_ignore ?? false };
-    this.testCfg = opts.testCfg ?? { mode: 'whole' };
+    this.module = new SegmentorNet(opts.backbone, opts.neck, opts.decode_head);
+    this.numClasses = opts.decode_head.numClasses;
+    this.ignoreIndex = opts.ignore_index ?? 255;
+    this.loss = { type: 'CrossEntropyLoss', loss_weight: opts.loss_decode?.loss_weight ?? 1, avg_non_ignore: opts.loss_decode?.avg_non_ignore ?? false };
+    this.testCfg = opts.test_cfg ?? { mode: 'whole' };
     if (this.testCfg.mode === 'slide' && (!this.testCfg.crop_size || !this.testCfg.stride)) {
       throw new UserError('test_cfg.mode "slide" needs test_cfg.crop_size and test_cfg.stride');
     }
@@ -131,7 +135,7 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
       const logits = head.forward(this.module.neck.forward(this.module.backbone.forwardFeatures(x)));
       // BaseDecodeHead.losses: logits resized (bilinear) to the label size, then CE and accuracy;
       // fused image by image so the full-resolution logits of the batch never exist at once.
-      const lossOpts = { ignoreIndex: this.ignoreIndex, lossWeight: this.loss.loss_weight, avgNonIgnore: this.loss.avg_non_ignore, alignCorners: head.alignCorners };
+      const lossOpts = { ...this.loss, ignore_index: this.ignoreIndex, align_corners: head.alignCorners };
       return {
         'decode.loss_ce': resizedSegCrossEntropy(logits, labels, lossOpts),
         'decode.acc_seg': resizedSegAccuracy(logits, labels, this.ignoreIndex, head.alignCorners),

@@ -39,14 +39,34 @@ export function labelSmoothingCrossEntropy(logits: tf.Tensor2D, labels: Int32Arr
   });
 }
 
+/** The classifier's settings, named as the `ImageClassifier` config fields (model.loss, model.mixup). */
+export interface ImageClassifierOptions {
+  /** Classes of the backbone's head (the one-hot width of mixed targets). */
+  num_classes: number;
+  /** Default CrossEntropyLoss, weight 1; LabelSmoothLoss smooths by label_smooth_val (default 0.1). */
+  loss?: { type: 'LabelSmoothLoss' | 'CrossEntropyLoss'; label_smooth_val?: number; loss_weight?: number };
+  /** timm Mixup/CutMix (prob default 1, switch_prob 0.5; `seed` of its draws, default 0); null/absent: off. */
+  mixup?: (Omit<MixupOptions, 'prob' | 'switch_prob'> & { prob?: number; switch_prob?: number; seed?: number }) | null;
+}
+
 export class ImageClassifier implements TrainableModel<ClassifierBatch, ClsResult> {
   /** Mixup/CutMix draws (checkpointed by the runner, so resume is exact); null without mixup. */
   readonly rng: Rng | undefined;
+  /** Label smoothing eps of the loss (0: plain cross-entropy). */
+  readonly labelSmoothing: number;
+  readonly lossWeight: number;
+  private readonly mixup: MixupOptions | null;
+
   constructor(
     readonly module: ClassifierBackbone,
-    readonly opts: { labelSmoothing: number; lossWeight: number; numClasses: number; mixup?: MixupOptions | null; seed?: number },
+    readonly opts: ImageClassifierOptions,
   ) {
-    this.rng = opts.mixup ? new Rng(opts.seed ?? 0) : undefined;
+    const loss = opts.loss ?? { type: 'CrossEntropyLoss' };
+    this.labelSmoothing = loss.type === 'LabelSmoothLoss' ? (loss.label_smooth_val ?? 0.1) : 0;
+    this.lossWeight = loss.loss_weight ?? 1;
+    const m = opts.mixup;
+    this.mixup = m ? { mixup_alpha: m.mixup_alpha, cutmix_alpha: m.cutmix_alpha, prob: m.prob ?? 1, switch_prob: m.switch_prob ?? 0.5 } : null;
+    this.rng = m ? new Rng(m.seed ?? 0) : undefined;
   }
 
   /**
@@ -60,15 +80,15 @@ export class ImageClassifier implements TrainableModel<ClassifierBatch, ClsResul
       return Array.isArray(out) ? out[0] : out;
     };
     let loss: tf.Scalar;
-    if (this.opts.mixup && this.rng) {
+    if (this.mixup && this.rng) {
       // timm: the soft targets carry the label smoothing; SoftTargetCrossEntropy scores them.
       const [, h, w] = batch.inputs.shape;
-      const { x, targets } = applyMix(batch.inputs, batch.labels, this.opts.numClasses, this.opts.labelSmoothing, drawMix(this.rng, this.opts.mixup, h, w));
+      const { x, targets } = applyMix(batch.inputs, batch.labels, this.opts.num_classes, this.labelSmoothing, drawMix(this.rng, this.mixup, h, w));
       loss = softTargetCrossEntropy(head(x), targets);
     } else {
-      loss = labelSmoothingCrossEntropy(head(batch.inputs), batch.labels, this.opts.labelSmoothing);
+      loss = labelSmoothingCrossEntropy(head(batch.inputs), batch.labels, this.labelSmoothing);
     }
-    return { loss_cls: tf.mul(loss, this.opts.lossWeight) as tf.Scalar };
+    return { loss_cls: tf.mul(loss, this.lossWeight) as tf.Scalar };
   }
 
   /** Softmax scores per image (mmpretrain's pred_score); eval mode averages head and dist_head logits first. */
@@ -127,13 +147,7 @@ export function buildImageClassifier(cfg: ImageClassifierConfig): ImageClassifie
     backbone.dispose();
     throw new ConfigError('model.mixup needs a backbone with num_classes > 0', 'model.mixup');
   }
-  return new ImageClassifier(backbone, {
-    labelSmoothing: loss.type === 'LabelSmoothLoss' ? (loss.label_smooth_val ?? 0.1) : 0,
-    lossWeight: loss.loss_weight ?? 1,
-    numClasses: cls.cfg?.num_classes ?? 0,
-    mixup: m ? { mixup_alpha: m.mixup_alpha, cutmix_alpha: m.cutmix_alpha, prob: m.prob ?? 1, switch_prob: m.switch_prob ?? 0.5 } : null,
-    seed: m?.seed,
-  });
+  return new ImageClassifier(backbone, { num_classes: cls.cfg?.num_classes ?? 0, loss: cfg.loss, mixup: m });
 }
 
 if (!MODELS.has('ImageClassifier')) {

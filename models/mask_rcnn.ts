@@ -8,9 +8,11 @@ import type { LossDict, TrainableModel } from '../core/registry';
 import type { DetBatch, ImgMeta } from '../datasets/types';
 import type { FeatureBackbone } from '../backbones/feature_backbone';
 import type { FPN } from '../necks/fpn';
-import { type Proposals, RPNHead, type RpnOutputs, type RpnTrainCfg } from '../heads/rpn/rpn_head';
-import { type ImageGt, type RcnnTrainCfg, StandardRoIHead } from '../heads/roi/standard_roi_head';
-import type { ImageInfo, ProposalCfg, RcnnTestCfg } from '../heads/types';
+import { RPNHead, type RpnOutputs, type RpnTrainCfg } from '../heads/rpn/rpn_head';
+import { type RcnnTrainCfg, StandardRoIHead } from '../heads/roi/standard_roi_head';
+import type { ProposalCfg, RcnnTestCfg } from '../heads/types';
+import { DetSample, type ImageInfo, disposeSamples } from '../structures/det_sample';
+import { InstanceData } from '../structures/instance_data';
 import { bitmapToRle } from '../structures/mask_rle';
 import { type DetectionResult, type InstanceResult, instanceResultJson } from '../structures/results';
 
@@ -37,16 +39,17 @@ class MaskRCNNModule extends Module {
   }
 }
 
+/** The built parts, named as mmdet's TwoStageDetector arguments (and the config's fields). */
 export interface MaskRCNNParts {
   /** Any backbone meeting the FeatureBackbone contract; its strides must match the RoI extractor's featmap_strides. */
   backbone: FeatureBackbone;
   neck: FPN;
-  rpnHead: RPNHead;
-  roiHead: StandardRoIHead;
-  trainCfg: MaskRCNNTrainCfg;
-  testCfg: MaskRCNNTestCfg;
-  /** Seed of the anchor/RoI sampling stream. */
-  seed?: number;
+  rpn_head: RPNHead;
+  roi_head: StandardRoIHead;
+  train_cfg: MaskRCNNTrainCfg;
+  test_cfg: MaskRCNNTestCfg;
+  /** Seed of the anchor/RoI sampling stream (config `sampling_seed`, default 0). */
+  sampling_seed?: number;
 }
 
 /** Backends whose tensors live on a GPU that Node cannot read synchronously. */
@@ -61,18 +64,18 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   readonly trainCfg: MaskRCNNTrainCfg;
   readonly testCfg: MaskRCNNTestCfg;
   readonly rng: Rng;
-  /** Proposals computed by prepareTrain for the next forwardTrain. */
-  private pendingProposals: Proposals[] | null = null;
+  /** Proposals computed by prepareTrain for the next forwardTrain (owned here until it takes them). */
+  private pendingProposals: InstanceData[] | null = null;
 
   constructor(parts: MaskRCNNParts) {
     this.backbone = parts.backbone;
     this.neck = parts.neck;
-    this.rpnHead = parts.rpnHead;
-    this.roiHead = parts.roiHead;
-    this.trainCfg = parts.trainCfg;
-    this.testCfg = parts.testCfg;
-    this.rng = new Rng(parts.seed ?? 0);
-    this.module = new MaskRCNNModule(parts.backbone, parts.neck, parts.rpnHead, parts.roiHead);
+    this.rpnHead = parts.rpn_head;
+    this.roiHead = parts.roi_head;
+    this.trainCfg = parts.train_cfg;
+    this.testCfg = parts.test_cfg;
+    this.rng = new Rng(parts.sampling_seed ?? 0);
+    this.module = new MaskRCNNModule(parts.backbone, parts.neck, parts.rpn_head, parts.roi_head);
   }
 
   /** FPN features of a batch (NHWC). */
@@ -80,31 +83,43 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
     return this.neck.forward(this.backbone.forwardFeatures(x));
   }
 
+  /**
+   * The loss dict of a training batch (inside the runner's variableGrads). The batch's ground truth
+   * becomes one DetSample per image (GT boxes as device Boxes); the RPN's proposals are attached to the
+   * samples, the heads borrow them, and all of it is freed before returning.
+   */
   forwardTrain(batch: DetBatch): LossDict {
-    if (!batch.gt_bboxes || !batch.gt_labels) throw new Error('MaskRCNN.forwardTrain: the batch has no gt_bboxes/gt_labels (use a training pipeline with LoadAnnotations)');
-    const rng = () => this.rng.next();
-    const gts = batchGts(batch);
-    const x = tf.tensor4d(batch.data, batch.shape);
-    const feats = this.extractFeats(x);
-    const rpnOut = this.rpnHead.forward(feats);
-    const rpnLosses = this.rpnHead.loss(
-      rpnOut,
-      gts.map((g) => g.bboxes),
-      gts.map((g) => g.ignore),
-      batch.metas.map(imageInfo),
-      this.trainCfg.rpn,
-      rng,
-    );
-    const proposals = this.pendingProposals ?? this.rpnHead.getProposals(rpnOut, batch.metas.map(imageInfo), this.trainCfg.rpn_proposal);
+    const pending = this.pendingProposals;
     this.pendingProposals = null;
-    const roi = this.roiHead.forwardTrain(feats, proposals, gts, this.trainCfg.rcnn, rng);
-    const out: LossDict = { ...rpnLosses, loss_cls: roi.loss_cls, loss_bbox: roi.loss_bbox, acc: roi.acc };
-    if (roi.loss_mask) out.loss_mask = roi.loss_mask;
-    return out;
+    if (!batch.gt_bboxes || !batch.gt_labels) {
+      pending?.forEach((p) => p.dispose());
+      throw new Error('MaskRCNN.forwardTrain: the batch has no gt_bboxes/gt_labels (use a training pipeline with LoadAnnotations)');
+    }
+    const rng = () => this.rng.next();
+    const samples = detSamples(batch);
+    try {
+      const x = tf.tensor4d(batch.data, batch.shape);
+      const feats = this.extractFeats(x);
+      const rpnOut = this.rpnHead.forward(feats);
+      const rpnLosses = this.rpnHead.loss(rpnOut, samples, this.trainCfg.rpn, rng);
+      const proposals = pending ?? this.rpnHead.getProposals(rpnOut, samples.map((s) => s.metainfo), this.trainCfg.rpn_proposal);
+      samples.forEach((s, i) => (s.proposals = proposals[i]));
+      const roi = this.roiHead.forwardTrain(feats, samples, this.trainCfg.rcnn, rng);
+      const out: LossDict = { ...rpnLosses, loss_cls: roi.loss_cls, loss_bbox: roi.loss_bbox, acc: roi.acc };
+      if (roi.loss_mask) out.loss_mask = roi.loss_mask;
+      return out;
+    } finally {
+      // Proposals not attached yet (an error before) are freed here too.
+      pending?.forEach((p) => p.dispose());
+      disposeSamples(samples);
+    }
   }
 
-  /** Proposals of a batch with the test settings (for inspection and tests); one read per batch. */
-  async proposals(batch: DetBatch): Promise<Proposals[]> {
+  /**
+   * Proposals of a batch with the test settings (for inspection and tests); one read per batch.
+   * Returns one InstanceData per image (boxes in resized-image pixels, scores); the caller disposes them.
+   */
+  async proposals(batch: DetBatch): Promise<InstanceData[]> {
     return this.inEvalMode(async () => {
       const feats = tf.tidy(() => this.extractFeats(tf.tensor4d(batch.data, batch.shape)));
       try {
@@ -126,14 +141,16 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
     return this.inEvalMode(async () => {
       const out: DetectionResult[] = new Array(batch.metas.length);
       for (const g of sizeGroups(batch)) {
-        const infos = g.indices.map((i) => imageInfo(batch.metas[i]));
+        const samples = g.indices.map((i) => new DetSample(imageInfo(batch.metas[i])));
         const feats = tf.tidy(() => this.extractFeats(groupInput(batch, g)));
         try {
-          const proposals = await this.testProposals(feats, infos);
-          const res = await this.roiHead.simpleTest(feats, proposals, infos, this.testCfg.rcnn);
+          const proposals = await this.testProposals(feats, samples.map((s) => s.metainfo));
+          samples.forEach((s, k) => (s.proposals = proposals[k]));
+          const res = await this.roiHead.simpleTest(feats, samples, this.testCfg.rcnn);
           g.indices.forEach((i, k) => (out[i] = res[k]));
         } finally {
           tf.dispose(feats);
+          disposeSamples(samples);
         }
       }
       return out;
@@ -154,8 +171,8 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
     });
   }
 
-  /** Test-time proposals of computed features (RPN outputs disposed here). */
-  private async testProposals(feats: tf.Tensor4D[], infos: ImageInfo[]): Promise<Proposals[]> {
+  /** Test-time proposals of computed features (RPN outputs disposed here); the caller owns the result. */
+  private async testProposals(feats: tf.Tensor4D[], infos: ImageInfo[]): Promise<InstanceData[]> {
     const rpnOut = this.rpnForward(feats);
     try {
       return await this.rpnHead.getProposalsAsync(rpnOut, infos, this.testCfg.rpn);
@@ -181,7 +198,10 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
     buffers.forEach((v, i) => v.assign(saved[i]));
     tf.dispose(saved);
     try {
-      this.pendingProposals = await this.rpnHead.getProposalsAsync(rpnOut, batch.metas.map(imageInfo), this.trainCfg.rpn_proposal);
+      const proposals = await this.rpnHead.getProposalsAsync(rpnOut, batch.metas.map(imageInfo), this.trainCfg.rpn_proposal);
+      // A previous prepareTrain whose step never ran: its proposals are stale.
+      this.pendingProposals?.forEach((p) => p.dispose());
+      this.pendingProposals = proposals;
     } finally {
       tf.dispose([rpnOut.cls, rpnOut.reg]);
     }
@@ -197,6 +217,8 @@ export class MaskRCNN implements TrainableModel<DetBatch, InstanceResult> {
   }
 
   dispose(): void {
+    this.pendingProposals?.forEach((p) => p.dispose());
+    this.pendingProposals = null;
     this.module.dispose();
   }
 
@@ -259,27 +281,33 @@ export function imageInfo(m: ImgMeta): ImageInfo {
 }
 
 /**
- * Ground truth of each image of a batch. Boxes with zero or negative width/height (which mmdet's
- * dataset drops on loading) are dropped here too, with their labels and masks, so they cannot
- * produce infinite regression targets.
+ * One DetSample per image of a training batch, holding its ground truth: `gt_instances` (boxes in
+ * resized-image pixels as device Boxes, labels, bitmaps at pad_shape when the batch has masks) and
+ * `ignored_instances` (crowd boxes) when there are any. Boxes with zero or negative width/height
+ * (which mmdet's dataset drops on loading) are dropped here too, with their labels and masks, so they
+ * cannot produce infinite regression targets. The caller owns (disposes) the samples.
  */
-export function batchGts(batch: DetBatch): ImageGt[] {
-  return batch.metas.map((meta, i) => {
-    const b = batch.gt_bboxes?.[i] ?? new Float32Array(0);
-    const l = batch.gt_labels?.[i] ?? new Int32Array(0);
-    const masks = batch.gt_masks?.[i];
-    const keep: number[] = [];
-    for (let j = 0; j < l.length; j++) if (b[j * 4 + 2] > b[j * 4] && b[j * 4 + 3] > b[j * 4 + 1]) keep.push(j);
-    const gt: ImageGt = {
-      bboxes: Float32Array.from(keep.flatMap((j) => Array.from(b.subarray(j * 4, j * 4 + 4)))),
-      labels: Int32Array.from(keep.map((j) => l[j])),
-    };
-    const ign = batch.gt_bboxes_ignore?.[i];
-    if (ign && ign.length) gt.ignore = ign;
-    if (masks) {
-      gt.masks = keep.map((j) => masks[j]);
-      gt.maskShape = [meta.pad_shape[0], meta.pad_shape[1]];
-    }
-    return gt;
-  });
+export function detSamples(batch: DetBatch): DetSample[] {
+  const samples: DetSample[] = [];
+  try {
+    batch.metas.forEach((meta, i) => {
+      const b = batch.gt_bboxes?.[i] ?? new Float32Array(0);
+      const l = batch.gt_labels?.[i] ?? new Int32Array(0);
+      const masks = batch.gt_masks?.[i];
+      const keep: number[] = [];
+      for (let j = 0; j < l.length; j++) if (b[j * 4 + 2] > b[j * 4] && b[j * 4 + 3] > b[j * 4 + 1]) keep.push(j);
+      const sample = new DetSample(imageInfo(meta));
+      samples.push(sample);
+      sample.gt_instances = InstanceData.fromArrays(Float32Array.from(keep.flatMap((j) => Array.from(b.subarray(j * 4, j * 4 + 4)))), {
+        labels: Int32Array.from(keep.map((j) => l[j])),
+        masks: masks ? { masks: keep.map((j) => masks[j]), height: meta.pad_shape[0], width: meta.pad_shape[1] } : undefined,
+      });
+      const ign = batch.gt_bboxes_ignore?.[i];
+      if (ign && ign.length) sample.ignored_instances = InstanceData.fromArrays(ign);
+    });
+  } catch (e) {
+    disposeSamples(samples);
+    throw e;
+  }
+  return samples;
 }

@@ -6,9 +6,6 @@ import { ConfigError } from '../core/errors';
 import { BACKBONES, MODELS } from '../core/registry';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { RPNHead } from '../heads/rpn/rpn_head';
-import { SingleRoIExtractor } from '../heads/roi/single_roi_extractor';
-import { Shared2FCBBoxHead } from '../heads/roi/shared2fc_bbox_head';
-import { FCNMaskHead } from '../heads/roi/fcn_mask_head';
 import { StandardRoIHead } from '../heads/roi/standard_roi_head';
 import { asFeatureBackbone } from '../backbones/feature_backbone';
 import { MaskRCNN } from './mask_rcnn';
@@ -126,19 +123,9 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
   if (r.anchor_generator.strides.length !== cfg.neck.num_outs) {
     throw new ConfigError(`model.rpn_head.anchor_generator.strides has ${r.anchor_generator.strides.length} levels but the neck has num_outs ${cfg.neck.num_outs}`, 'model.rpn_head.anchor_generator.strides');
   }
-  const rpnHead = new RPNHead({
-    inChannels: r.in_channels,
-    featChannels: r.feat_channels,
-    anchor: r.anchor_generator,
-    coder: { means: r.bbox_coder.target_means, stds: r.bbox_coder.target_stds },
-    lossClsWeight: r.loss_cls.loss_weight,
-    lossBboxWeight: r.loss_bbox.loss_weight,
-  });
+  const rpnHead = new RPNHead(stripType(r));
   const h = cfg.roi_head;
-  const extractor = (e: Infer<typeof roiExtractor>) =>
-    new SingleRoIExtractor({ outSize: e.roi_layer.output_size, samplingRatio: e.roi_layer.sampling_ratio, featmapStrides: e.featmap_strides, finestScale: e.finest_scale });
   const bh = h.bbox_head;
-  const bboxHead = new Shared2FCBBoxHead({ inChannels: bh.in_channels, roiFeatSize: bh.roi_feat_size, fcOutChannels: bh.fc_out_channels, numClasses: bh.num_classes });
   if (h.bbox_roi_extractor.roi_layer.output_size !== bh.roi_feat_size) {
     throw new ConfigError(`model.roi_head.bbox_head.roi_feat_size ${bh.roi_feat_size} differs from bbox_roi_extractor.roi_layer.output_size ${h.bbox_roi_extractor.roi_layer.output_size}`, 'model.roi_head.bbox_head.roi_feat_size');
   }
@@ -147,25 +134,15 @@ export function buildMaskRCNN(cfg: MaskRCNNConfig): MaskRCNN {
   if (mh && mh.num_classes !== bh.num_classes) {
     throw new ConfigError(`model.roi_head.mask_head.num_classes ${mh.num_classes} differs from bbox_head.num_classes ${bh.num_classes}`, 'model.roi_head.mask_head.num_classes');
   }
-  const roiHead = new StandardRoIHead({
-    bboxRoiExtractor: extractor(h.bbox_roi_extractor),
-    bboxHead,
-    maskRoiExtractor: h.mask_roi_extractor ? extractor(h.mask_roi_extractor) : null,
-    maskHead: mh ? new FCNMaskHead({ numConvs: mh.num_convs, inChannels: mh.in_channels, convOutChannels: mh.conv_out_channels, numClasses: mh.num_classes }) : null,
-    coder: { means: bh.bbox_coder.target_means, stds: bh.bbox_coder.target_stds },
-    regClassAgnostic: bh.reg_class_agnostic,
-    lossWeights: { cls: bh.loss_cls.loss_weight, bbox: bh.loss_bbox.loss_weight, mask: mh?.loss_mask.loss_weight },
-  });
-  const tc = cfg.train_cfg;
-  const tt = cfg.test_cfg;
+  const roiHead = new StandardRoIHead(stripType(h));
   return new MaskRCNN({
     backbone,
     neck,
-    rpnHead,
-    roiHead,
-    trainCfg: { rpn: { assigner: stripType(tc.rpn.assigner), sampler: stripType(tc.rpn.sampler) }, rpn_proposal: tc.rpn_proposal, rcnn: { assigner: stripType(tc.rcnn.assigner), sampler: stripType(tc.rcnn.sampler), mask_size: tc.rcnn.mask_size } },
-    testCfg: { rpn: tt.rpn, rcnn: tt.rcnn },
-    seed: cfg.sampling_seed,
+    rpn_head: rpnHead,
+    roi_head: roiHead,
+    train_cfg: cfg.train_cfg,
+    test_cfg: cfg.test_cfg,
+    sampling_seed: cfg.sampling_seed,
   });
 }
 

@@ -67,17 +67,9 @@ const withoutType = <T extends { type?: unknown }>(o: T): Omit<T, 'type'> => {
   return rest;
 };
 
+/** The decode head of a validated `FPNHead` config entry (its fields pass straight through). */
 export function buildFPNHead(cfg: Omit<FPNHeadConfig, 'type'>): FPNHead {
-  return new FPNHead({
-    in_channels: cfg.in_channels,
-    in_index: cfg.in_index,
-    feature_strides: cfg.feature_strides,
-    channels: cfg.channels,
-    num_classes: cfg.num_classes,
-    dropout_ratio: cfg.dropout_ratio,
-    norm_cfg: cfg.norm_cfg,
-    align_corners: cfg.align_corners,
-  });
+  return new FPNHead(cfg);
 }
 
 export function buildEncoderDecoder(cfg: EncoderDecoderConfig): EncoderDecoder {
@@ -91,15 +83,7 @@ export function buildEncoderDecoder(cfg: EncoderDecoderConfig): EncoderDecoder {
     const headCfg = cfg.decode_head as unknown as FPNHeadConfig;
     const neck = new FPN(withoutType(neckCfg));
     const head = buildFPNHead(withoutType(headCfg));
-    const loss = headCfg.loss_decode;
-    return new EncoderDecoder({
-      backbone,
-      neck,
-      decodeHead: head,
-      ignoreIndex: headCfg.ignore_index,
-      loss: loss ? { type: 'CrossEntropyLoss', loss_weight: loss.loss_weight, avg_non_ignore: loss.avg_non_ignore } : undefined,
-      testCfg: cfg.test_cfg,
-    });
+    return new EncoderDecoder({ backbone, neck, decode_head: head, ignore_index: headCfg.ignore_index, loss_decode: headCfg.loss_decode, test_cfg: cfg.test_cfg });
   } catch (e) {
     backbone.dispose();
     throw e;

@@ -152,3 +152,18 @@ export async function selectBackend(request: BackendRequest): Promise<BackendCho
 export function describeBackend(choice: BackendChoice): string {
   return `backend ${choice.reasons.join('; ')}`;
 }
+
+/**
+ * Submits the webgpu backend's pending commands (no-op on other backends). Called by the benchmark
+ * harness before each timed step, as a training loop's per-iteration loss read does: every step then
+ * starts at the same point of tfjs's submit batching, buffers return to the pool at the same points,
+ * and the cached bind groups of ops/webgpu/dispatch_cache.ts repeat from step to step.
+ */
+export function submitPendingWork(): void {
+  if (tf.getBackend() !== 'webgpu') return;
+  const be = tf.backend() as unknown as { commandEncoder: unknown; endComputePassEncoder(): void; submitQueue(): void };
+  if (be.commandEncoder) {
+    be.endComputePassEncoder();
+    be.submitQueue();
+  }
+}

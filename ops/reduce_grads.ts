@@ -3,9 +3,12 @@
 // dy_expanded * ones(x.shape): `ones` fills a Float32Array of x's size on the host and every GPU
 // backend then uploads it. For a loss over a [4, 128, 128, 150] logit map that is 39 MB of host
 // work and upload per step, and the TinyViM-B benchmark step spent ~50 ms of its ~380 ms host time
-// there (V8 profile on the H200 machine, docs/speed.md). Broadcasting dy (the Tile kernel, one
-// dispatch, no upload) gives the same values: x * 1 is exact in IEEE arithmetic, and Mean divides
-// the same dy values by the same count before broadcasting instead of after.
+// there (V8 profile on the H200 machine, docs/speed.md). Here the ones come from tf.fill(x.shape, 1), a Fill
+// kernel that runs where x lives (on the GPU: one dispatch, no upload), and the product is tfjs's
+// own, so the values are identical; Mean divides the few dy values by the count before the multiply
+// instead of after (the same per-element quotient, since x * 1 is exact). Not tf.broadcastTo: its
+// Tile kernel runs on the host in tfjs-backend-webgpu when its input is a small host tensor (the
+// scalar seed dy of every gradient is one), which made a 2x800x1344 backbone step 4x slower.
 import * as tf from '@tensorflow/tfjs';
 
 /** dy reshaped to x's rank with the reduced axes of size 1 (tfjs's expandedDyShape), as float32. */
@@ -21,7 +24,7 @@ let registered = false;
 
 /**
  * Replaces the Sum and Mean gradients in tfjs's registry (global for every backend; idempotent).
- * Same values as tfjs's: Sum -> broadcast(dy), Mean -> broadcast(dy / reduceSize), float32.
+ * Same values as tfjs's: Sum -> dy * fill(x.shape, 1), Mean -> (dy / reduceSize) * fill(x.shape, 1), float32.
  */
 export function registerReduceGradients(): void {
   if (registered) return;
@@ -32,7 +35,7 @@ export function registerReduceGradients(): void {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
       const e = expandDy(dy as tf.Tensor, x, (attrs as unknown as { axis: number | number[] }).axis);
-      return { x: () => tf.broadcastTo(e, x.shape) };
+      return { x: () => tf.mul(e, tf.fill(x.shape, 1, 'float32')) };
     },
   });
   tf.registerGradient({
@@ -43,7 +46,7 @@ export function registerReduceGradients(): void {
       const axis = (attrs as unknown as { axis: number | number[] }).axis;
       const reduceSize = tf.util.sizeFromShape(tf.util.parseAxisParam(axis, x.shape).map((a) => x.shape[a]));
       const e = expandDy(dy as tf.Tensor, x, axis);
-      return { x: () => tf.broadcastTo(tf.div(e, reduceSize), x.shape) };
+      return { x: () => tf.mul(tf.div(e, reduceSize), tf.fill(x.shape, 1, 'float32')) };
     },
   });
 }

@@ -4,25 +4,29 @@
 //
 // Reduction: mmseg 0.30 CrossEntropyLoss(avg_non_ignore=False) — the default the TinyViM recipe ran
 // with — computes F.cross_entropy(reduction='none', ignore_index) (ignored pixels give 0) and then
-// takes the mean over ALL label pixels, ignored ones included. `avgNonIgnore: true` divides by the
+// takes the mean over ALL label pixels, ignored ones included. `avg_non_ignore: true` divides by the
 // number of non-ignored pixels instead (mmseg's opt-in, and PyTorch's own 'mean').
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors';
 import { resizeBilinear, resizeBilinearBackward } from './resize';
 
+/** mmseg CrossEntropyLoss / decode-head fields, by their config names. */
 export interface SegLossOptions {
-  ignoreIndex?: number;
-  lossWeight?: number;
-  avgNonIgnore?: boolean;
+  /** Label value left out of the loss (default 255). */
+  ignore_index?: number;
+  /** Multiplier of the loss (default 1). */
+  loss_weight?: number;
+  /** true: mean over non-ignored pixels; false (default, mmseg 0.30): mean over all pixels. */
+  avg_non_ignore?: boolean;
 }
 
 /**
  * Cross-entropy of NHWC logits [N, H, W, C] against labels [N, H, W] (int32, values in [0, C) or
- * ignoreIndex). Labels must already be validated (see checkLabelValues).
+ * ignore_index). Labels must already be validated (see checkLabelValues).
  */
 export function segCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, opts: SegLossOptions = {}): tf.Scalar {
-  const ignore = opts.ignoreIndex ?? 255;
-  const weight = opts.lossWeight ?? 1;
+  const ignore = opts.ignore_index ?? 255;
+  const weight = opts.loss_weight ?? 1;
   return tf.tidy(() => {
     const c = logits.shape[3];
     const valid = tf.notEqual(labels, ignore);
@@ -31,7 +35,7 @@ export function segCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, opts: 
     const picked = tf.sum(tf.mul(logp, tf.oneHot(safe, c)), -1);
     const validF = tf.cast(valid, 'float32');
     const total = tf.neg(tf.sum(tf.mul(picked, validF)));
-    const denom = opts.avgNonIgnore ? tf.maximum(tf.sum(validF), 1) : tf.scalar(labels.size);
+    const denom = opts.avg_non_ignore ? tf.maximum(tf.sum(validF), 1) : tf.scalar(labels.size);
     return tf.mul(tf.div(total, denom), weight) as tf.Scalar;
   });
 }
@@ -42,10 +46,10 @@ export function segCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, opts: 
  * logits are kept for the backward pass. The value and gradient equal the unfused composition; the
  * peak memory of a 4 x 512 x 512 x 150 batch drops from several ~600 MB tensors to a few ~150 MB ones.
  */
-export function resizedSegCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, opts: SegLossOptions & { alignCorners?: boolean } = {}): tf.Scalar {
-  const ignore = opts.ignoreIndex ?? 255;
-  const weight = opts.lossWeight ?? 1;
-  const align = opts.alignCorners ?? false;
+export function resizedSegCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, opts: SegLossOptions & { align_corners?: boolean } = {}): tf.Scalar {
+  const ignore = opts.ignore_index ?? 255;
+  const weight = opts.loss_weight ?? 1;
+  const align = opts.align_corners ?? false;
   const [n, h, w] = labels.shape;
   const c = logits.shape[3];
   // `labels` is passed in (rather than closed over) so the backward pass sees the saved copy even when
@@ -57,7 +61,7 @@ export function resizedSegCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D,
     const onehot = tf.oneHot(tf.where(valid, lab, tf.zerosLike(lab)), c);
     return { up, valid: tf.cast(valid, 'float32'), onehot };
   };
-  const denom = tf.tidy(() => (opts.avgNonIgnore ? Math.max(tf.sum(tf.cast(tf.notEqual(labels, ignore), 'float32')).dataSync()[0], 1) : labels.size));
+  const denom = tf.tidy(() => (opts.avg_non_ignore ? Math.max(tf.sum(tf.cast(tf.notEqual(labels, ignore), 'float32')).dataSync()[0], 1) : labels.size));
   const scale = weight / denom;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;

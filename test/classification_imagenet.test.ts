@@ -94,7 +94,7 @@ describe('eval transform (DeiT: Resize(int(size / 0.875), bicubic) -> CenterCrop
 
   it('an image whose shorter side is already int(32 / 0.875) = 36 is only cropped and normalised', () => {
     const img = { data: pattern(41, 36, 0), width: 41, height: 36 };
-    const out = evalTransform(img, { size: 32, cropPct: 0.875, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    const out = evalTransform(img, { img_size: 32, crop_pct: 0.875, mean: IMAGENET_MEAN, std: IMAGENET_STD });
     expect(out.length).toBe(32 * 32 * 3);
     // Offsets: top round(4 / 2) = 2, left round(9 / 2) = 4 (half to even).
     for (const [y, x, c] of [[0, 0, 0], [5, 7, 1], [31, 31, 2], [16, 3, 0]]) {
@@ -108,7 +108,7 @@ describe('eval transform (DeiT: Resize(int(size / 0.875), bicubic) -> CenterCrop
     const r = resizeBicubicPil(flat, 60, 36);
     expect([r.width, r.height]).toEqual([60, 36]);
     expect(r.data.every((v) => v === 200)).toBe(true);
-    const out = evalTransform(flat, { size: 32, cropPct: 0.875, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    const out = evalTransform(flat, { img_size: 32, crop_pct: 0.875, mean: IMAGENET_MEAN, std: IMAGENET_STD });
     expect(out[0]).toBeCloseTo((200 / 255 - 0.485) / 0.229, 5);
     expect(centerCrop(r, 36).width).toBe(36);
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { applyCfgOptions, loadConfig, parseCfgValue } from '../core/config';
 import { ConfigError } from '../core/errors';
+import { buildPipeline } from '../datasets/pipeline';
+// The dataset types (with their transform schemas) and the models the fixture configs name.
+import '../datasets/register';
+import '../models/index';
 
 const F = 'test/fixtures/configs/merge';
 
@@ -92,5 +96,38 @@ describe('--cfg-options', () => {
     expect(loaded.optimizer.lr).toBe(0.5);
     expect(loaded.workflow).toEqual([['train', 3]]);
     expect(loaded.evaluation?.metric).toEqual(['accuracy']);
+  });
+});
+
+describe('data configs are checked in the config language of core/', () => {
+  it('a bad transform field in a config file is one line: file, field path, expectation', async () => {
+    const e = await configError('test/fixtures/configs/bad_transform_field.ts');
+    expect(e.message).toBe(
+      'test/fixtures/configs/bad_transform_field.ts: data.train.pipeline.2.keep_ratio: expected true or false, got the string "yes"',
+    );
+    expect(e.keyPath).toBe('data.train.pipeline.2.keep_ratio');
+    expect(e.file).toBe('test/fixtures/configs/bad_transform_field.ts');
+  });
+
+  it('a bad transform field from --cfg-options names the option, and an unknown one the nearest names', async () => {
+    const f = 'test/fixtures/configs/tiny_mask_rcnn_shapes.ts';
+    expect((await configError(f, ['data.train.pipeline.3.flip_ratio=2'])).message).toBe(
+      '--cfg-options: data.train.pipeline.3.flip_ratio: expected a number >= 0 and <= 1, got number 2',
+    );
+    expect((await configError(f, ['data.train.pipeline.5.size_divisr=32'])).message).toMatch(
+      /^--cfg-options: data\.train\.pipeline\.5\.size_divisr: unknown key 'size_divisr'; nearest valid names: size_divisor/,
+    );
+  });
+
+  it('a pipeline built in code names the transform by position and type, in one line', () => {
+    let msg = '';
+    try {
+      buildPipeline([{ type: 'LoadImageFromFile' }, { type: 'Pad', size_divisor: 32, pad_val: { img: 0, mask: 1 } }]);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      msg = (err as Error).message;
+    }
+    expect(msg).toBe("pipeline[1].Pad.pad_val.mask: unknown key 'mask'; nearest valid names: masks, img, seg");
+    expect(msg).not.toContain('\n');
   });
 });

@@ -249,7 +249,7 @@ describe('bad input errors name the file', () => {
   });
 
   it('dataset config errors name the dataset type and field', () => {
-    expect(() => buildDataset(cocoCfg({ filter_empty: true }))).toThrow(/dataset\.CocoDataset\.filter_empty: unknown field/);
-    expect(() => buildDataset({ type: 'RepeatDataset', times: 0, dataset: adeCfg() } as DatasetConfig)).toThrow(/RepeatDataset\.times: expected a positive integer/);
+    expect(() => buildDataset(cocoCfg({ filter_empty: true }))).toThrow(/dataset\.CocoDataset\.filter_empty: unknown key 'filter_empty'; nearest valid names: filter_empty_gt/);
+    expect(() => buildDataset({ type: 'RepeatDataset', times: 0, dataset: adeCfg() } as DatasetConfig)).toThrow(/RepeatDataset\.times: expected an integer >= 1, got number 0/);
   });
 });

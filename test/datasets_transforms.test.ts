@@ -252,11 +252,11 @@ describe('Normalize, Pad and collate', () => {
 describe('buildPipeline errors name the transform and the field', () => {
   it('rejects unknown fields, wrong types and unknown transforms', () => {
     expect(() => buildPipeline([{ type: 'LoadImageFromFile' }, { type: 'Resize', img_scal: [1333, 800] }])).toThrow(
-      /pipeline\[1\]\.Resize\.img_scal: unknown field/,
+      /^pipeline\[1\]\.Resize\.img_scal: unknown key 'img_scal'; nearest valid names: img_scale/,
     );
-    expect(() => buildPipeline([{ type: 'RandomFlip', flip_ratio: 2 }])).toThrow(/RandomFlip\.flip_ratio: expected a number in \[0, 1\]/);
+    expect(() => buildPipeline([{ type: 'RandomFlip', flip_ratio: 2 }])).toThrow(/^pipeline\[0\]\.RandomFlip\.flip_ratio: expected a number >= 0 and <= 1, got number 2$/);
     expect(() => buildPipeline([{ type: 'Resize' }])).toThrow(/Resize.config: img_scale is required unless ratio_range is given/);
-    expect(() => buildPipeline([{ type: 'Normalise', mean: [0, 0, 0] }])).toThrow(/unknown transform "Normalise"/);
+    expect(() => buildPipeline([{ type: 'Normalise', mean: [0, 0, 0] }])).toThrow(/^pipeline\[0\]\.type: unknown transform type 'Normalise'; nearest valid names: Normalize/);
     expect(() => buildPipeline([{ type: 'Pad' }])).toThrow(/Pad\.config: Pad: give exactly one of size or size_divisor/);
   });
 });

@@ -1,4 +1,4 @@
-// The memory-lean ops of nn/fused_ops.ts against the composite formulas they replace: values and
+// The memory-lean ops of ops/fused_ops.ts against the composite formulas they replace: values and
 // gradients (w.r.t. inputs and tf.Variables under tf.variableGrads), on cpu and wasm.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';

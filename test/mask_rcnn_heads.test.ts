@@ -28,7 +28,7 @@ describe('Mask R-CNN losses', () => {
 describe('Mask R-CNN heads', () => {
   it('RPN: per-level objectness [N,H,W,A] and deltas [N,H,W,4A]; mmdet names; normal(0.01) init, zero bias', () => {
     setInitSeed(0);
-    const rpn = new RPNHead({ inChannels: 32, featChannels: 32, anchor: { scales: [8], ratios: [0.5, 1, 2], strides: [4, 8] }, coder: { means: [0, 0, 0, 0], stds: [1, 1, 1, 1] } });
+    const rpn = new RPNHead({ in_channels: 32, feat_channels: 32, anchor_generator: { scales: [8], ratios: [0.5, 1, 2], strides: [4, 8] }, bbox_coder: { target_means: [0, 0, 0, 0], target_stds: [1, 1, 1, 1] } });
     const out = rpn.forward([tf.zeros([2, 8, 8, 32]) as tf.Tensor4D, tf.zeros([2, 4, 4, 32]) as tf.Tensor4D]);
     expect(out.cls.map((t) => t.shape)).toEqual([[2, 8, 8, 3], [2, 4, 4, 3]]);
     expect(out.reg.map((t) => t.shape)).toEqual([[2, 8, 8, 12], [2, 4, 4, 12]]);
@@ -43,7 +43,7 @@ describe('Mask R-CNN heads', () => {
 
   it('Shared2FC: cls C+1, class-specific reg 4C, Xavier fcs, normal 0.01 / 0.001 heads; FCN mask head 28x28 per class', () => {
     setInitSeed(0);
-    const bbox = new Shared2FCBBoxHead({ inChannels: 16, roiFeatSize: 7, fcOutChannels: 64, numClasses: 5 });
+    const bbox = new Shared2FCBBoxHead({ in_channels: 16, roi_feat_size: 7, fc_out_channels: 64, num_classes: 5 });
     const { cls, reg } = bbox.forward(tf.ones([3, 7, 7, 16]) as tf.Tensor4D);
     expect(cls.shape).toEqual([3, 6]);
     expect(reg.shape).toEqual([3, 20]);
@@ -51,7 +51,7 @@ describe('Mask R-CNN heads', () => {
     expect(std(bbox.fcCls.weight)).toBeCloseTo(0.01, 3);
     expect(std(bbox.fcReg.weight)).toBeCloseTo(0.001, 4);
     expect(std(bbox.sharedFcs.items[1].weight)).toBeCloseTo(Math.sqrt(2 / (64 + 64)), 2);
-    const mask = new FCNMaskHead({ numConvs: 2, inChannels: 16, convOutChannels: 16, numClasses: 5 });
+    const mask = new FCNMaskHead({ num_convs: 2, in_channels: 16, conv_out_channels: 16, num_classes: 5 });
     expect(mask.forward(tf.ones([3, 14, 14, 16]) as tf.Tensor4D).shape).toEqual([3, 28, 28, 5]);
     expect(mask.namedParameters().map(([n]) => n)).toEqual(['convs.0.conv.weight', 'convs.0.conv.bias', 'convs.1.conv.weight', 'convs.1.conv.bias', 'upsample.weight', 'upsample.bias', 'conv_logits.weight', 'conv_logits.bias']);
     // Kaiming normal, fan_out = out * k * k, ReLU gain.

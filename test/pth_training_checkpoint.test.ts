@@ -41,7 +41,7 @@ describe('official training checkpoint', () => {
     expect([...state.values()][0].has('exp_avg')).toBe(true);
   });
 
-  it("takes the weights from 'model': the classifier reproduces the reference logits", () => {
+  it("takes the weights from 'model': the classifier reproduces the reference logits", async () => {
     const file = readCheckpoint(CKPT);
     expect(file.wrapper).toBe('model');
     const model = tinyCls();
@@ -49,7 +49,7 @@ describe('official training checkpoint', () => {
     expect(report).toMatchObject({ missing: [], unexpected: [], format: 'pth' });
     model.eval();
     const io = fixture('tiny_cls.io.safetensors').tensors;
-    expectClose(model.forwardLogits(toNHWC(tensorOf(io, 'input'))) as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'logits from the training checkpoint');
+    await expectClose(model.forwardLogits(toNHWC(tensorOf(io, 'input'))) as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'logits from the training checkpoint');
     model.dispose();
   });
 

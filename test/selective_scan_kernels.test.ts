@@ -1,11 +1,11 @@
 // The selective-scan kernels: the packed per-row gradient layout, the registered kernels on cpu and
 // wasm, and the WGSL programs executed by a small WGSL->JS translation (no GPU here), all against the
-// float64 CPU reference. Reference: ops/selective_scan_cpu.ts (itself checked against PyTorch in
+// float64 CPU reference. Reference: ops/selective_scan/cpu.ts (itself checked against PyTorch in
 // test/tinyvim_ops.test.ts). Tolerances: float32 storage of states/outputs, |err| <= 1e-5 * max|ref|.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { selectiveScan } from '../ops/selective_scan';
+import { selectiveScan } from '../ops/selective_scan/selective_scan';
 import {
   type ScanDims,
   type ScanInputs,
@@ -13,9 +13,9 @@ import {
   selectiveScanBackwardCpu,
   selectiveScanForwardCpu,
   selectiveScanGradRowsCpu,
-} from '../ops/selective_scan_cpu';
-import { SCAN_GRAD_KERNEL, SCAN_KERNEL } from '../ops/selective_scan_kernels';
-import { ScanParamsProgram, SelectiveScanProgram } from '../ops/webgpu/selective_scan_webgpu';
+} from '../ops/selective_scan/cpu';
+import { SCAN_GRAD_KERNEL, SCAN_KERNEL } from '../ops/selective_scan/kernels';
+import { ScanParamsProgram, SelectiveScanProgram } from '../ops/selective_scan/webgpu';
 
 /** Deterministic inputs in the ranges TinyViM produces (A negative, delta around the softplus knee). */
 function makeInputs(d: ScanDims, seed: number): { x: ScanInputs; dy: Float32Array } {

@@ -96,8 +96,8 @@ describe('segmentation loss', () => {
     expect(l.dataSync()[0]).toBeCloseTo((ce0 + ce1) / 3, 5);
   });
 
-  it('averages over non-ignored pixels with avgNonIgnore and scales by the loss weight', () => {
-    const l = segCrossEntropy(logits(), labels(), { avgNonIgnore: true, lossWeight: 0.5 });
+  it('averages over non-ignored pixels with avg_non_ignore and scales by the loss weight', () => {
+    const l = segCrossEntropy(logits(), labels(), { avg_non_ignore: true, loss_weight: 0.5 });
     expect(l.dataSync()[0]).toBeCloseTo((0.5 * (ce0 + ce1)) / 2, 5);
   });
 
@@ -128,8 +128,8 @@ describe('segmentation loss', () => {
     const low = tf.randomNormal([2, 3, 4, 5]) as tf.Tensor4D;
     const lab = tf.tensor3d(Int32Array.from({ length: 2 * 12 * 16 }, (_, i) => (i % 7 === 0 ? 255 : (i * 31) % 5)), [2, 12, 16], 'int32');
     for (const avgNonIgnore of [false, true]) {
-      const ref = (x: tf.Tensor) => segCrossEntropy(resizeBilinear(x as tf.Tensor4D, [12, 16]), lab, { avgNonIgnore, lossWeight: 0.7 });
-      const fused = (x: tf.Tensor) => resizedSegCrossEntropy(x as tf.Tensor4D, lab, { avgNonIgnore, lossWeight: 0.7 });
+      const ref = (x: tf.Tensor) => segCrossEntropy(resizeBilinear(x as tf.Tensor4D, [12, 16]), lab, { avg_non_ignore: avgNonIgnore, loss_weight: 0.7 });
+      const fused = (x: tf.Tensor) => resizedSegCrossEntropy(x as tf.Tensor4D, lab, { avg_non_ignore: avgNonIgnore, loss_weight: 0.7 });
       expect(fused(low).dataSync()[0]).toBeCloseTo(ref(low).dataSync()[0], 5);
       const g1 = tf.grad(ref)(low);
       const g2 = tf.grad(fused)(low);

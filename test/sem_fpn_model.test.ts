@@ -21,8 +21,8 @@ function tinyModel(testCfg?: SegTestCfg): EncoderDecoder {
   return new EncoderDecoder({
     backbone,
     neck: new FPN({ in_channels: [8, 8, 16, 16], out_channels: 8, num_outs: 4 }),
-    decodeHead: new FPNHead({ in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 8, num_classes: NUM_CLASSES }),
-    testCfg,
+    decode_head: new FPNHead({ in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 8, num_classes: NUM_CLASSES }),
+    test_cfg: testCfg,
   });
 }
 

@@ -1,5 +1,6 @@
-// TinyViM tiny fork_feat backbone against the official PyTorch outputs (cpu backend): eval outputs,
-// re-parameterised (fused) outputs, training-mode outputs, gradients and running statistics.
+// TinyViM tiny fork_feat backbone against the official PyTorch outputs: eval outputs,
+// re-parameterised (fused) outputs, training-mode outputs, gradients and running statistics, on
+// TVD_TEST_BACKEND (cpu by default; helpers/test_backend.ts: tolerances x10 on webgpu).
 // Tolerances (fixtures README, "Tolerances observed"): outputs |a-b| <= 1e-4 + 1e-4|b| (float32 vs
 // float64 of the reference differ by <= 6e-6 at |out| <= 7.6); gradients max|a-b| <= 1e-4 * max|b|
 // (reference float32/float64 spread <= 2e-6 relative). Wrong variants of the model miss by 5e-3 .. 5.
@@ -8,9 +9,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TinyViM, resolveTinyViMConfig } from '../backbones/tinyvim';
 import { loadStateDict } from '../checkpoint/state_dict';
 import { expectClose, expectGradClose, fixture, tensorOf, toNCHW, toNHWC } from './helpers/tinyvim';
+import { onBackend, useTestBackend } from './helpers/test_backend';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useTestBackend();
 });
 
 /** Builds the model described by a fixture's `config` metadata and loads its weights (non-strict: num_batches_tracked is absent). */
@@ -26,18 +28,18 @@ function tinyModel(weightsFile: string): TinyViM {
   return model;
 }
 
-describe('tiny backbone (fork_feat)', () => {
-  it('eval outputs match, unfused and fused', () => {
+describe(onBackend('tiny backbone (fork_feat)'), () => {
+  it('eval outputs match, unfused and fused', async () => {
     const model = tinyModel('tiny_backbone.weights.safetensors').eval();
     const io = fixture('tiny_backbone.io.safetensors').tensors;
     const x = toNHWC(tensorOf(io, 'input'));
-    const check = (tag: string) => {
+    const check = async (tag: string) => {
       const outs = model.forwardFeatures(x);
       expect(outs.length).toBe(4);
-      outs.forEach((o, i) => expectClose(toNCHW(o), tensorOf(io, `out${i}`), 1e-4, 1e-4, `${tag} out${i}`));
+      for (const [i, o] of outs.entries()) await expectClose(toNCHW(o), tensorOf(io, `out${i}`), 1e-4, 1e-4, `${tag} out${i}`);
       return outs;
     };
-    const unfused = check('unfused');
+    const unfused = await check('unfused');
     const nParams = model.numParameters();
     model.fuse();
     expect(model.fused).toBe(true);
@@ -47,12 +49,12 @@ describe('tiny backbone (fork_feat)', () => {
     expect(keys).toContain('patch_embed.0.weight');
     expect(keys).toContain('network.0.0.op.conv2d.dwconv_h.weight');
     expect(keys.some((k) => k.includes('.bn.'))).toBe(false);
-    const fused = check('fused');
-    fused.forEach((o, i) => expectClose(o, unfused[i], 1e-5, 1e-5, `fused vs unfused out${i}`));
+    const fused = await check('fused');
+    for (const [i, o] of fused.entries()) await expectClose(o, unfused[i], 1e-5, 1e-5, `fused vs unfused out${i}`);
     model.dispose();
   });
 
-  it('train mode: outputs, gradients and running statistics match', () => {
+  it('train mode: outputs, gradients and running statistics match', async () => {
     const model = tinyModel('tiny_backbone.weights.safetensors').train();
     const f = fixture('tiny_backbone.train_grad.safetensors');
     const t = f.tensors;
@@ -67,24 +69,24 @@ describe('tiny backbone (fork_feat)', () => {
       outs = model.forwardFeatures(x).map((o) => tf.keep(o));
       return tf.addN(outs.map((o, i) => tf.sum(tf.mul(o, ws[i])))) as tf.Scalar;
     }, varList);
-    outs.forEach((o, i) => expectClose(toNCHW(o), tensorOf(t, `out${i}`), 1e-4, 1e-4, `train out${i}`));
-    expectClose(tf.reshape(value, [1]), tensorOf(t, 'loss'), 1e-3, 1e-5, 'loss');
-    expectGradClose(toNCHW(grads[x.name]), tensorOf(t, 'grad.input'), 1e-4, 'grad.input');
+    for (const [i, o] of outs.entries()) await expectClose(toNCHW(o), tensorOf(t, `out${i}`), 1e-4, 1e-4, `train out${i}`);
+    await expectClose(tf.reshape(value, [1]), tensorOf(t, 'loss'), 1e-3, 1e-5, 'loss');
+    await expectGradClose(toNCHW(grads[x.name]), tensorOf(t, 'grad.input'), 1e-4, 'grad.input');
     // Our parameters are stored in tf layout; compare in PyTorch layout.
     const slots = new Map(model.namedSlots());
     for (const n of gradNames) {
       const slot = slots.get(n)!;
       const g = grads[slot.variable.name];
       const torchG = slot.layout === 'conv2d' ? tf.transpose(g, [3, 2, 0, 1]) : slot.layout === 'dwconv' ? tf.transpose(g, [2, 3, 0, 1]) : g;
-      expectGradClose(torchG, tensorOf(t, `grad.${n}`), 1e-4, `grad.${n}`);
+      await expectGradClose(torchG, tensorOf(t, `grad.${n}`), 1e-4, `grad.${n}`);
     }
     // One training forward updated the running statistics (momentum 0.1, unbiased variance).
     for (const [idx, bn] of [
       [0, model.outNorms.get(0)!],
       [6, model.outNorms.get(6)!],
     ] as const) {
-      expectClose(bn.runningMean, tensorOf(t, `after.norm${idx}.running_mean`), 1e-5, 1e-4, `norm${idx}.running_mean`);
-      expectClose(bn.runningVar, tensorOf(t, `after.norm${idx}.running_var`), 1e-5, 1e-4, `norm${idx}.running_var`);
+      await expectClose(bn.runningMean, tensorOf(t, `after.norm${idx}.running_mean`), 1e-5, 1e-4, `norm${idx}.running_mean`);
+      await expectClose(bn.runningVar, tensorOf(t, `after.norm${idx}.running_var`), 1e-5, 1e-4, `norm${idx}.running_var`);
     }
     model.dispose();
   });

@@ -1,17 +1,19 @@
-// TinyViM tiny classifier (fork_feat=false, distillation) against the official outputs (cpu backend).
-// Tolerance |a-b| <= 1e-4 + 1e-4|b| (reference float32 vs float64: <= 5e-7 at |logit| <= 0.95).
+// TinyViM tiny classifier (fork_feat=false, distillation) against the official outputs on
+// TVD_TEST_BACKEND (cpu by default; helpers/test_backend.ts). Tolerance |a-b| <= 1e-4 + 1e-4|b|, x10 on
+// webgpu (reference float32 vs float64: <= 5e-7 at |logit| <= 0.95).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TinyViM } from '../backbones/tinyvim';
 import { loadStateDict } from '../checkpoint/state_dict';
 import { expectClose, fixture, tensorOf, toNHWC } from './helpers/tinyvim';
+import { onBackend, useTestBackend } from './helpers/test_backend';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useTestBackend();
 });
 
-describe('tiny classifier', () => {
-  it('logits, both heads and pooled features match; training returns the (head, dist_head) pair', () => {
+describe(onBackend('tiny classifier'), () => {
+  it('logits, both heads and pooled features match; training returns the (head, dist_head) pair', async () => {
     const w = fixture('tiny_cls.weights.safetensors');
     const meta = JSON.parse(w.metadata.config);
     const model = new TinyViM({
@@ -29,15 +31,15 @@ describe('tiny classifier', () => {
     const x = toNHWC(tensorOf(io, 'input'));
     const logits = model.forwardLogits(x);
     expect(Array.isArray(logits)).toBe(false);
-    expectClose(logits as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'logits');
-    expectClose(model.forward(x) as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'forward');
+    await expectClose(logits as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'logits');
+    await expectClose(model.forward(x) as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'forward');
     const pooled = model.forwardPooled(x);
-    expectClose(pooled, tensorOf(io, 'pooled_features'), 1e-4, 1e-4, 'pooled_features');
-    expectClose(model.head!.forward(pooled), tensorOf(io, 'logits_head'), 1e-4, 1e-4, 'logits_head');
-    expectClose(model.distHead!.forward(pooled), tensorOf(io, 'logits_dist_head'), 1e-4, 1e-4, 'logits_dist_head');
+    await expectClose(pooled, tensorOf(io, 'pooled_features'), 1e-4, 1e-4, 'pooled_features');
+    await expectClose(model.head!.forward(pooled), tensorOf(io, 'logits_head'), 1e-4, 1e-4, 'logits_head');
+    await expectClose(model.distHead!.forward(pooled), tensorOf(io, 'logits_dist_head'), 1e-4, 1e-4, 'logits_dist_head');
     // Fused classifier gives the same logits.
     model.fuse();
-    expectClose(model.forwardLogits(x) as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'fused logits');
+    await expectClose(model.forwardLogits(x) as tf.Tensor, tensorOf(io, 'logits'), 1e-4, 1e-4, 'fused logits');
     model.train();
     const pair = model.forwardLogits(x);
     expect(Array.isArray(pair) && pair.length === 2 && pair[0].shape).toEqual([2, meta.num_classes]);

@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 
 describe('wasm backend', () => {
-  it('tiny backbone eval outputs match the reference (|a-b| <= 1e-4 + 1e-4|b|), no tensor leaks', () => {
+  it('tiny backbone eval outputs match the reference (|a-b| <= 1e-4 + 1e-4|b|), no tensor leaks', async () => {
     expect(tf.getBackend()).toBe('wasm');
     const w = fixture('tiny_backbone.weights.safetensors');
     const model = new TinyViM({ layers: [1, 1, 3, 1], embed_dims: [16, 32, 48, 64], fork_feat: true });
@@ -23,9 +23,9 @@ describe('wasm backend', () => {
     const before = tf.memory().numTensors;
     const outs = model.forwardFeatures(x);
     expect(tf.memory().numTensors).toBe(before + 4);
-    outs.forEach((o, i) => expectClose(toNCHW(o), tensorOf(io, `out${i}`), 1e-4, 1e-4, `wasm out${i}`));
+    for (const [i, o] of outs.entries()) await expectClose(toNCHW(o), tensorOf(io, `out${i}`), 1e-4, 1e-4, `wasm out${i}`);
     model.fuse();
-    model.forwardFeatures(x).forEach((o, i) => expectClose(toNCHW(o), tensorOf(io, `out${i}`), 1e-4, 1e-4, `wasm fused out${i}`));
+    for (const [i, o] of model.forwardFeatures(x).entries()) await expectClose(toNCHW(o), tensorOf(io, `out${i}`), 1e-4, 1e-4, `wasm fused out${i}`);
     model.dispose();
   });
 });

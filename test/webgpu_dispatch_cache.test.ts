@@ -44,7 +44,6 @@ function step(seed: number): tf.Tensor[] {
   const w = tf.tensor4d(seededValues(3 * 3 * 5 * 6, seed + 1), [3, 3, 5, 6]);
   const idx = tf.tensor1d([4, 0, 2, 2], 'int32');
   const mask = tf.tensor1d([true, false, true, false, true, true], 'bool');
-  // valueAndGrads takes (...args: Tensor[]): the ranks are known from x and w above.
   const f = (...args: tf.Tensor[]) => {
     const [a, b] = args as [tf.Tensor4D, tf.Tensor4D];
     const y = tf.relu(tf.conv2d(a, b, [2, 1], 'same'));

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../core/errors';
+import { submitPendingWork } from '../ops/backend';
 import '../backbones';
 import { BACKEND_CHOICES, failLine, runTool, setupBackend } from './lib/cli';
 import { MODEL_CHOICES } from './get_flops_common';
@@ -63,6 +64,7 @@ runTool(async () => {
   const timing = await timeSteps(w, { warmup: argv.warmup, runs: argv.runs, repeats: 1 });
   // 2. One unprofiled step with counters.
   let countedHostMs = 0;
+  submitPendingWork();
   const counts = await countStep(async () => {
     const h0 = performance.now();
     const out = await w.step();

@@ -7,6 +7,8 @@
 #   5. Mask R-CNN TinyViM-S inference, 1333x800, batch 1 (img/s)
 #   2b. step 2 again with the op-by-op optimizer (TVD_FUSED_OPTIMIZER=0): the fused update's gain
 #   6. per-kernel profiles (top 10) of 1 and 2, each its own process, after every timed run.
+# GPU_BENCH_SET=final: every issue 10/11 figure, the cache-off and 256-per-submit switches, both demos.
+# GPU_BENCH_SET=host: host-side figures and V8 profiles after the dispatch cache, plus inference.
 # GPU_BENCH_SET=quick: the four train figures (+ the backbone without the dispatch cache), the demo, one profile.
 # GPU_BENCH_SET=demo: host CPU profiles (--cpu-prof) of two train steps and both demos on webgpu.
 # GPU_BENCH_SET=infer runs the inference figures of issue 11 instead: Mask R-CNN TinyViM-S/B at
@@ -57,7 +59,44 @@ run() {
 B=tools/benchmark
 MRCNN=configs/mask_rcnn/mask_rcnn_tinyvim_s_fpn_1x_coco.ts
 SEMFPN=configs/sem_fpn/fpn_tinyvim_s_ade20k_40k.ts
-if [ "${GPU_BENCH_SET:-train}" = quick ]; then
+if [ "${GPU_BENCH_SET:-train}" = final ]; then
+  # Every figure of issues 10 and 11 once more on the final code, plus the two before/after switches
+  # of this round (dispatch cache off; 256 dispatches per submit), one profile and both demos.
+  run backbone_B_train 70 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 3 --json "$out/backbone_B_train.json"
+  run backbone_B_train_nocache 60 env TVD_WEBGPU_DISPATCH_CACHE=0 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/backbone_B_train_nocache.json"
+  run backbone_B_train_submit256 60 env TVD_WEBGPU_SUBMIT_BATCH=256 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/backbone_B_train_submit256.json"
+  run maskrcnn_S_train 100 $B detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/maskrcnn_S_train.json"
+  run semfpn_S_train 60 $B segmentor --config $SEMFPN --mode train --shape 512 512 --batch 4 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/semfpn_S_train.json"
+  run cls_S_fused_256 50 $B backbone --model TinyViM_S --head cls --fused --shape 224 224 --batch 256 --backend webgpu --warmup 2 --runs 5 --repeats 3 --json "$out/cls_S_fused_256.json"
+  run profile_backbone_B_train 70 $B profile --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 1 --top 10 --json "$out/profile_backbone_B_train.json"
+  MRCNN_B=configs/mask_rcnn/mask_rcnn_tinyvim_b_fpn_1x_coco.ts
+  for v in S B; do
+    cfgv=$MRCNN; [ $v = B ] && cfgv=$MRCNN_B
+    for nb in 1 4; do
+      run maskrcnn_${v}_infer_b$nb 50 $B detector --config $cfgv --mode infer --shape 800 1333 --batch $nb --backend webgpu --warmup 2 --runs 3 --json "$out/maskrcnn_${v}_infer_b$nb.json"
+    done
+  done
+  for nb in 1 8; do
+    run semfpn_B_infer_b$nb 40 $B segmentor --config configs/sem_fpn/fpn_tinyvim_b_ade20k_40k.ts --mode infer --shape 512 512 --batch $nb --backend webgpu --warmup 2 --runs 3 --json "$out/semfpn_B_infer_b$nb.json"
+  done
+  run demo_webgpu 200 node --import tsx tools/demo.ts --backend webgpu --work-dir /tmp/gb_demo/demo_mask_rcnn
+  run demo_seg_webgpu 150 node --import tsx tools/demo_seg.ts --backend webgpu --work-dir /tmp/gb_demo/demo_sem_fpn
+  (cd /tmp/gb_demo 2>/dev/null && tar cJf "$out/demo_logs.tar.xz" --exclude='*.safetensors' --exclude='*.tmp-*' --exclude='vis' . 2>/dev/null)
+elif [ "${GPU_BENCH_SET:-train}" = host ]; then
+  # Host-side work per step after the dispatch cache: the backbone with and without it, a V8 profile
+  # of the backbone step, the Mask R-CNN step and its counts, and the inference figures.
+  run backbone_B_train 70 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/backbone_B_train.json"
+  run backbone_B_train_nocache 60 env TVD_WEBGPU_DISPATCH_CACHE=0 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --json "$out/backbone_B_train_nocache.json"
+  prof=/tmp/gb_prof; mkdir -p "$prof"
+  run cpuprof_backbone_B_train 60 node --cpu-prof --cpu-prof-dir="$prof/backbone" --import tsx tools/benchmark.ts backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 4
+  run cpuprof_maskrcnn_S_train 90 node --cpu-prof --cpu-prof-dir="$prof/maskrcnn" --import tsx tools/benchmark.ts detector --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 2 --runs 3
+  (cd "$prof" && tar cJf "$out/cpuprofiles.tar.xz" backbone maskrcnn 2>/dev/null)
+  run profile_maskrcnn_S_train 100 $B profile --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 2 --runs 1 --top 10 --json "$out/profile_maskrcnn_S_train.json"
+  for nb in 1 4; do
+    run maskrcnn_S_infer_b$nb 50 $B detector --config $MRCNN --mode infer --shape 800 1333 --batch $nb --backend webgpu --warmup 2 --runs 3 --json "$out/maskrcnn_S_infer_b$nb.json"
+  done
+  run semfpn_B_infer_b8 40 $B segmentor --config configs/sem_fpn/fpn_tinyvim_b_ade20k_40k.ts --mode infer --shape 512 512 --batch 8 --backend webgpu --warmup 2 --runs 3 --json "$out/semfpn_B_infer_b8.json"
+elif [ "${GPU_BENCH_SET:-train}" = quick ]; then
   # The four issue-10 train figures with the cached dispatch path, the backbone once more without it
   # (TVD_WEBGPU_DISPATCH_CACHE=0: the before side, same run), the demo on webgpu, then one profile.
   run backbone_B_train 70 $B backbone --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 2 --runs 3 --repeats 2 --json "$out/backbone_B_train.json"
@@ -106,5 +145,9 @@ else
   run maskrcnn_S_infer 50 $B detector --config $MRCNN --mode infer --shape 800 1333 --backend webgpu --warmup 1 --runs 3 --json "$out/maskrcnn_S_infer.json"
   run profile_backbone_B_train 70 $B profile --model TinyViM_B --mode train --shape 800 1344 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_backbone_B_train.json"
   run profile_maskrcnn_S_train 120 $B profile --config $MRCNN --mode train --shape 800 1333 --batch 2 --backend webgpu --warmup 1 --runs 1 --top 10 --json "$out/profile_maskrcnn_S_train.json"
+fi
+# The device tool brings back at most 8 files: the per-run JSONs travel as one archive.
+if [ "$(ls "$out"/*.json 2>/dev/null | wc -l)" -gt 4 ]; then
+  (cd "$out" && tar cJf results_json.tar.xz *.json && rm -f *.json)
 fi
 say "== done in $(( $(date +%s) - start ))s"

@@ -148,9 +148,10 @@ export interface ClsGtSource {
   classes: readonly string[];
 }
 
+/** The dataset's settings: the `ImageNet` config's transform fields with defaults resolved. */
 export interface ImageNetOptions extends ClsTransformOptions {
   /** true: eval transform (resize + center crop); false: the random training transform. */
-  testMode: boolean;
+  test_mode: boolean;
 }
 
 /** An ImageNet-style dataset as the engine sees it (BuiltDataset), scored by the 'Accuracy' evaluator. */
@@ -169,7 +170,7 @@ export class ImageNetDataset implements BuiltDataset<ClsBatch> {
   /** The transformed sample `i` as float32 HWC, with its label. `seed` drives the training transform. */
   async sample(i: number, seed: number): Promise<{ pixels: Float32Array; label: number }> {
     const img = await loadRgbLikePil(this.raw.paths[i]);
-    const pixels = this.opts.testMode ? evalTransform(img, this.opts) : trainTransform(img, this.opts, new Rng(seed));
+    const pixels = this.opts.test_mode ? evalTransform(img, this.opts) : trainTransform(img, this.opts, new Rng(seed));
     return { pixels, label: this.raw.labels[i] };
   }
   loader(opts: LoaderOptions): ClsLoader {
@@ -202,7 +203,7 @@ export class ClsLoader implements LoaderContract<ClsBatch> {
     const bs = this.opts.batchSize;
     const first = this.start;
     this.start = 0;
-    const size = this.dataset.opts.size;
+    const size = this.dataset.opts.img_size;
     for (let b = first; b < this.length; b++) {
       const idx = Array.from(order.subarray(b * bs, Math.min((b + 1) * bs, order.length)));
       const buf = new Float32Array(idx.length * size * size * 3);
@@ -242,12 +243,12 @@ export function buildImageNet(cfg: ImageNetConfig): ImageNetDataset {
   }
   if (cfg.classes) samples.classes = [...cfg.classes];
   return new ImageNetDataset(samples, {
-    testMode: cfg.test_mode ?? false,
-    size: cfg.img_size ?? 224,
-    cropPct: cfg.crop_pct ?? 0.875,
+    test_mode: cfg.test_mode ?? false,
+    img_size: cfg.img_size ?? 224,
+    crop_pct: cfg.crop_pct ?? 0.875,
     mean: cfg.mean ?? [...IMAGENET_MEAN],
     std: cfg.std ?? [...IMAGENET_STD],
-    reProb: cfg.re_prob ?? 0,
+    re_prob: cfg.re_prob ?? 0,
   });
 }
 

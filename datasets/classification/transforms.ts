@@ -13,15 +13,16 @@ import { resizeBicubicPil } from './pil_resize';
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
+/** The transform fields of an `ImageNet` dataset config (same names, defaults resolved). */
 export interface ClsTransformOptions {
   /** Square output side in pixels (the official --input-size, 224). */
-  size: number;
-  /** Eval: the shorter side is resized to floor(size / crop_pct) (DeiT: int(256 / 224 * size), i.e. 0.875). */
-  cropPct: number;
+  img_size: number;
+  /** Eval: the shorter side is resized to floor(img_size / crop_pct) (DeiT: int(256 / 224 * size), i.e. 0.875). */
+  crop_pct: number;
   mean: readonly number[];
   std: readonly number[];
   /** Training: timm RandomErasing probability (official --reprob 0.25); 0 or unset: off. */
-  reProb?: number;
+  re_prob?: number;
 }
 
 /** Standard normal draw (Box-Muller) from our stream. */
@@ -95,16 +96,16 @@ export function normalizeHwc(img: RgbImage, mean: readonly number[], std: readon
 
 /** The eval transform (DeiT/timm): bicubic shorter-side resize to floor(size / crop_pct), center crop, normalise. Returns [size, size, 3] float32. */
 export function evalTransform(img: RgbImage, o: ClsTransformOptions): Float32Array {
-  const scaleSize = Math.floor(o.size / o.cropPct);
+  const scaleSize = Math.floor(o.img_size / o.crop_pct);
   const target = shorterSideSize(img.width, img.height, scaleSize);
   const resized = target.width === img.width && target.height === img.height ? img : resizeBicubicPil(img, target.width, target.height);
-  return normalizeHwc(centerCrop(resized, o.size), o.mean, o.std);
+  return normalizeHwc(centerCrop(resized, o.img_size), o.mean, o.std);
 }
 
 /**
  * Training transform: torchvision RandomResizedCrop(size, scale=(0.08, 1), ratio=(3/4, 4/3)) with
  * bicubic resampling (ten tries, then the central crop of the clamped ratio, as get_params), then a
- * horizontal flip with probability 0.5, then normalisation and, with `reProb`, RandomErasing. Draws
+ * horizontal flip with probability 0.5, then normalisation and, with `re_prob`, RandomErasing. Draws
  * from `rng` (our stream, not torch's).
  */
 export function trainTransform(img: RgbImage, o: ClsTransformOptions, rng: Rng): Float32Array {
@@ -128,7 +129,7 @@ export function trainTransform(img: RgbImage, o: ClsTransformOptions, rng: Rng):
     else if (ratio > 4 / 3) w = Math.round(h * (4 / 3));
     box = { top: Math.floor((H - h) / 2), left: Math.floor((W - w) / 2), h, w };
   }
-  let out = resizeBicubicPil(crop(img, box.top, box.left, box.h, box.w), o.size, o.size);
+  let out = resizeBicubicPil(crop(img, box.top, box.left, box.h, box.w), o.img_size, o.img_size);
   if (rng.next() < 0.5) {
     const d = new Uint8Array(out.data.length);
     for (let y = 0; y < out.height; y++) {
@@ -143,6 +144,6 @@ export function trainTransform(img: RgbImage, o: ClsTransformOptions, rng: Rng):
     out = { ...out, data: d };
   }
   const px = normalizeHwc(out, o.mean, o.std);
-  if (o.reProb) randomErasing(px, o.size, o.size, o.reProb, rng);
+  if (o.re_prob) randomErasing(px, o.img_size, o.img_size, o.re_prob, rng);
   return px;
 }

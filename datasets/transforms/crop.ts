@@ -4,17 +4,20 @@
  * ignore_index) covers >= cat_max_ratio of the window or only one class is present;
  * the last draw is used regardless.
  */
+import { type Infer, s } from '../../core/config_schema';
 import type { Rng } from '../../core/rng';
+import { finite, positivePair, probability } from '../config_fields';
 import { cropPixels } from '../imgops';
 import type { PipelineState } from '../types';
 import { need, type Transform } from './base';
 
-export interface RandomCropConfig {
-  type: 'RandomCrop';
-  crop_size: [number, number]; // (h, w)
-  cat_max_ratio?: number; // default 1 (off)
-  ignore_index?: number; // default 255
-}
+/** RandomCrop's fields. */
+export const randomCropSchema = s.object({
+  crop_size: positivePair().describedAs('(h, w)'),
+  cat_max_ratio: probability().optional().describedAs('default 1 (off)'),
+  ignore_index: finite().optional().describedAs('default 255'),
+});
+export type RandomCropConfig = { type: 'RandomCrop' } & Infer<typeof randomCropSchema>;
 
 type Box = [number, number, number, number]; // y1, y2, x1, x2
 

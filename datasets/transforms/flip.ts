@@ -1,17 +1,18 @@
 /** RandomFlip: image, boxes (x1' = w - x2), masks and label map. */
+import { type Infer, s } from '../../core/config_schema';
 import type { Rng } from '../../core/rng';
+import { probability } from '../config_fields';
 import { flipPixels } from '../imgops';
 import type { PipelineState } from '../types';
 import { need, type Transform } from './base';
 
-export interface RandomFlipConfig {
-  type: 'RandomFlip';
-  /** mmseg's name for the probability. */
-  prob?: number;
-  /** mmdet's name for the probability. */
-  flip_ratio?: number;
-  direction?: 'horizontal' | 'vertical';
-}
+/** RandomFlip's fields. */
+export const randomFlipSchema = s.object({
+  prob: probability().optional().describedAs("mmseg's name for the probability"),
+  flip_ratio: probability().optional().describedAs("mmdet's name for the probability"),
+  direction: s.enum(['horizontal', 'vertical'] as const).optional(),
+});
+export type RandomFlipConfig = { type: 'RandomFlip' } & Infer<typeof randomFlipSchema>;
 
 /** Flips boxes [n*4] inside an image of size (h, w), in place. */
 export function flipBoxes(b: Float32Array, h: number, w: number, dir: 'horizontal' | 'vertical'): void {

@@ -1,20 +1,24 @@
 /** LoadImageFromFile and LoadAnnotations (detection boxes/labels/masks, or a semantic label map). */
 import { decodeImage, decodeLabelMap } from '#platform/image';
+import { type Infer, s } from '../../core/config_schema';
+import { diskClient } from '../config_fields';
 import { DatasetError } from '../errors';
 import { segmentationToBitmap } from '../masks';
 import type { PipelineState } from '../types';
 import type { Transform } from './base';
 
-export interface LoadImageFromFileConfig {
-  type: 'LoadImageFromFile';
-  /** mmcv's to_float32: only changes the dtype; we keep uint8 until Normalize either way. */
-  to_float32?: boolean;
-  /** mmdet/mmseg signature fields, accepted with the reproduced mode only (see datasets/pipeline.ts). */
-  color_type?: 'color';
-  channel_order?: 'bgr';
-  imdecode_backend?: 'cv2';
-  file_client_args?: { backend: 'disk' };
-}
+/**
+ * LoadImageFromFile's fields. mmdet/mmseg signature fields are accepted with the one mode we
+ * reproduce (mmcv's cv2 'color' decode); any other mode is refused by name.
+ */
+export const loadImageFromFileSchema = s.object({
+  to_float32: s.boolean().optional().describedAs("mmcv's to_float32: only changes the dtype; we keep uint8 until Normalize either way"),
+  color_type: s.literal('color').optional(),
+  channel_order: s.literal('bgr').optional(),
+  imdecode_backend: s.literal('cv2').optional(),
+  file_client_args: diskClient().optional(),
+});
+export type LoadImageFromFileConfig = { type: 'LoadImageFromFile' } & Infer<typeof loadImageFromFileSchema>;
 
 export class LoadImageFromFile implements Transform {
   readonly type = 'LoadImageFromFile';
@@ -40,20 +44,25 @@ export class LoadImageFromFile implements Transform {
   }
 }
 
-export interface LoadAnnotationsConfig {
-  type: 'LoadAnnotations';
-  with_bbox?: boolean; // detection, default true
-  with_label?: boolean; // detection, default true
-  with_mask?: boolean; // detection, default false (mmdet)
-  with_seg?: boolean; // load the semantic label map; default true for segmentation datasets
-  /** 0 -> 255, k -> k-1 (ADE20K). Default false, as mmseg 0.30 (the dataset's flag is for evaluation). */
-  reduce_zero_label?: boolean;
-  /** mmdet/mmseg signature fields, accepted with the reproduced mode only (see datasets/pipeline.ts). */
-  poly2mask?: true;
-  denorm_bbox?: false;
-  imdecode_backend?: 'pillow';
-  file_client_args?: { backend: 'disk' };
-}
+/**
+ * LoadAnnotations' fields. mmdet/mmseg signature fields are accepted with the one mode we reproduce
+ * (mmseg's pillow label read, mmdet's bitmap masks); any other mode is refused by name.
+ */
+export const loadAnnotationsSchema = s.object({
+  with_bbox: s.boolean().optional().describedAs('detection, default true'),
+  with_label: s.boolean().optional().describedAs('detection, default true'),
+  with_mask: s.boolean().optional().describedAs('detection, default false (mmdet)'),
+  with_seg: s.boolean().optional().describedAs('load the semantic label map; default true for segmentation datasets'),
+  reduce_zero_label: s
+    .boolean()
+    .optional()
+    .describedAs("0 -> 255, k -> k-1 (ADE20K). Default false, as mmseg 0.30 (the dataset's flag is for evaluation)"),
+  poly2mask: s.literal(true).optional(),
+  denorm_bbox: s.literal(false).optional(),
+  imdecode_backend: s.literal('pillow').optional(),
+  file_client_args: diskClient().optional(),
+});
+export type LoadAnnotationsConfig = { type: 'LoadAnnotations' } & Infer<typeof loadAnnotationsSchema>;
 
 let warnedReduce = false;
 

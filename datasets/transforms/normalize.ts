@@ -3,15 +3,18 @@
  * so to_rgb=true keeps RGB and to_rgb=false produces BGR — the same channel order
  * the reference model sees for the same config.
  */
+import { type Infer, s } from '../../core/config_schema';
+import { finiteTriple } from '../config_fields';
 import type { PipelineState } from '../types';
 import { need, type Transform } from './base';
 
-export interface NormalizeConfig {
-  type: 'Normalize';
-  mean: [number, number, number];
-  std: [number, number, number];
-  to_rgb?: boolean; // default true
-}
+/** Normalize's fields. */
+export const normalizeSchema = s.object({
+  mean: finiteTriple(),
+  std: finiteTriple(),
+  to_rgb: s.boolean().optional().describedAs('default true'),
+});
+export type NormalizeConfig = { type: 'Normalize' } & Infer<typeof normalizeSchema>;
 
 export class Normalize implements Transform {
   readonly type = 'Normalize';

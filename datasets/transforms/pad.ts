@@ -6,18 +6,24 @@
  * Pipeline padding is part of the input the model sees: img_shape keeps the valid area, pad_shape
  * the padded array (collate adds batch padding separately).
  */
+import { type Infer, s } from '../../core/config_schema';
+import { finite, positivePair } from '../config_fields';
 import { padPixels } from '../imgops';
 import type { PipelineState } from '../types';
 import { need, type Transform } from './base';
 
-export interface PadConfig {
-  type: 'Pad';
-  size?: [number, number]; // (h, w)
-  size_divisor?: number;
-  pad_to_square?: boolean; // mmdet
-  pad_val?: number | { img?: number; masks?: number; seg?: number }; // default 0 (mmdet dict: img 0, masks 0, seg 255)
-  seg_pad_val?: number; // default 255
-}
+/** Pad's fields (combinations are checked by the constructor). */
+export const padSchema = s.object({
+  size: positivePair().optional().describedAs('(h, w)'),
+  size_divisor: s.int({ min: 1 }).optional(),
+  pad_to_square: s.boolean().optional().describedAs('mmdet'),
+  pad_val: s
+    .union(finite(), s.object({ img: finite().optional(), masks: finite().optional(), seg: finite().optional() }))
+    .optional()
+    .describedAs('default 0 (mmdet dict: img 0, masks 0, seg 255)'),
+  seg_pad_val: finite().optional().describedAs('default 255'),
+});
+export type PadConfig = { type: 'Pad' } & Infer<typeof padSchema>;
 
 export class Pad implements Transform {
   readonly type = 'Pad';

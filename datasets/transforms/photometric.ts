@@ -6,18 +6,21 @@
  * The draw order matches the reference so a shared stream gives the same choices.
  * HSV->RGB truncates as OpenCV 4.x's 8-bit SIMD path does (hsv.ts; bit-exact on the field case).
  */
+import { type Infer, s } from '../../core/config_schema';
 import type { Rng } from '../../core/rng';
+import { finite, positivePair } from '../config_fields';
 import type { PipelineState } from '../types';
 import { need, type Transform } from './base';
 import { hsvToRgb, rgbToHsv } from './hsv';
 
-export interface PhotoMetricDistortionConfig {
-  type: 'PhotoMetricDistortion';
-  brightness_delta?: number; // 32
-  contrast_range?: [number, number]; // (0.5, 1.5)
-  saturation_range?: [number, number]; // (0.5, 1.5)
-  hue_delta?: number; // 18
-}
+/** PhotoMetricDistortion's fields. */
+export const photoMetricDistortionSchema = s.object({
+  brightness_delta: finite().optional().describedAs('default 32'),
+  contrast_range: positivePair().optional().describedAs('default (0.5, 1.5)'),
+  saturation_range: positivePair().optional().describedAs('default (0.5, 1.5)'),
+  hue_delta: s.int({ min: 1 }).optional().describedAs('default 18'),
+});
+export type PhotoMetricDistortionConfig = { type: 'PhotoMetricDistortion' } & Infer<typeof photoMetricDistortionSchema>;
 
 /** img = uint8(clip(float32(img) * alpha + beta, 0, 255)) over channel `ch` (or all when -1). */
 export function convertU8(img: Uint8Array, alpha: number, beta: number, ch = -1): void {

@@ -9,32 +9,38 @@
  * The image is bilinear, masks and label maps nearest (cv2 rules, imgops.ts). backend: only 'cv2'
  * (mmcv's default; 'pillow' resampling is not reproduced and is refused by the config check).
  */
+import { type Infer, s } from '../../core/config_schema';
 import type { Rng } from '../../core/rng';
+import { positivePair } from '../config_fields';
 import { resizeBilinear, resizeNearest } from '../imgops';
 import type { PipelineState } from '../types';
 import { need, type Transform } from './base';
 
 type Pair = [number, number];
 
-export interface ResizeConfig {
-  type: 'Resize';
-  /** (w, h)-like pair(s); with keep_ratio only the long/short edge values matter. */
-  img_scale?: Pair | Pair[];
-  keep_ratio?: boolean; // default true
-  ratio_range?: Pair; // mmseg: scale = int(img_scale * U(ratio_range))
-  multiscale_mode?: 'range' | 'value'; // several img_scale entries
-  bbox_clip_border?: boolean; // default true
-  min_size?: number; // mmseg: keep_ratio's short side at least this
-  backend?: 'cv2';
-  override?: boolean; // mmdet: only matters when a scale is already set (not by our pipelines)
-}
+/** Resize's fields (combinations are checked by the constructor). */
+export const resizeSchema = s.object({
+  img_scale: s
+    .union(positivePair(), s.array(positivePair(), { minLength: 1 }))
+    .optional()
+    .describedAs('(w, h)-like pair(s); with keep_ratio only the long/short edge values matter'),
+  keep_ratio: s.boolean().optional().describedAs('default true'),
+  ratio_range: positivePair().optional().describedAs('mmseg: scale = int(img_scale * U(ratio_range))'),
+  multiscale_mode: s.enum(['range', 'value'] as const).optional().describedAs('several img_scale entries'),
+  bbox_clip_border: s.boolean().optional().describedAs('default true'),
+  min_size: s.int({ min: 1 }).optional().describedAs("mmseg: keep_ratio's short side at least this"),
+  backend: s.literal('cv2').optional(),
+  override: s.boolean().optional().describedAs('mmdet: only matters when a scale is already set (not by our pipelines)'),
+});
+export type ResizeConfig = { type: 'Resize' } & Infer<typeof resizeSchema>;
 
-export interface AlignResizeConfig {
-  type: 'AlignResize';
-  img_scale?: Pair;
-  keep_ratio?: boolean; // default true
-  size_divisor?: number; // default 32
-}
+/** AlignResize's fields. */
+export const alignResizeSchema = s.object({
+  img_scale: positivePair().optional(),
+  keep_ratio: s.boolean().optional().describedAs('default true'),
+  size_divisor: s.int({ min: 1 }).optional().describedAs('default 32'),
+});
+export type AlignResizeConfig = { type: 'AlignResize' } & Infer<typeof alignResizeSchema>;
 
 /** mmcv.rescale_size: the (w, h) an image (w, h) gets under keep-ratio scale `scale`. */
 export function rescaleSize(w: number, h: number, scale: Pair): { nw: number; nh: number; factor: number } {

@@ -9,18 +9,22 @@ export class CheckpointHook implements Hook {
   readonly name = 'CheckpointHook';
   private readonly saved: string[] = [];
 
+  /**
+   * `opts`: the `checkpoint_config` fields (mmcv CheckpointHook): max_keep_ckpts (default -1: keep
+   * all), save_optimizer (default true), save_last (default true).
+   */
   constructor(
     readonly interval: number,
     readonly byEpoch: boolean,
-    readonly opts: { maxKeep?: number; saveOptimizer?: boolean; saveLast?: boolean } = {},
+    readonly opts: { max_keep_ckpts?: number; save_optimizer?: boolean; save_last?: boolean } = {},
   ) {}
 
   private async save(runner: Runner): Promise<void> {
     const name = this.byEpoch ? `epoch_${runner.epoch}.safetensors` : `iter_${runner.iter}.safetensors`;
     const path = join(runner.workDir, name);
-    await runner.saveCheckpoint(path, { optimizer: this.opts.saveOptimizer ?? true, latest: true });
+    await runner.saveCheckpoint(path, { optimizer: this.opts.save_optimizer ?? true, latest: true });
     if (!this.saved.includes(path)) this.saved.push(path);
-    const maxKeep = this.opts.maxKeep ?? -1;
+    const maxKeep = this.opts.max_keep_ckpts ?? -1;
     while (runner.writesFiles && maxKeep > 0 && this.saved.length > maxKeep) {
       const old = this.saved.shift()!;
       if (existsSync(old)) rmSync(old);
@@ -37,7 +41,7 @@ export class CheckpointHook implements Hook {
   }
 
   async afterRun(runner: Runner): Promise<void> {
-    if (this.opts.saveLast === false) return;
+    if (this.opts.save_last === false) return;
     const name = this.byEpoch ? `epoch_${runner.epoch}.safetensors` : `iter_${runner.iter}.safetensors`;
     if (!existsSync(join(runner.workDir, name))) await this.save(runner);
   }

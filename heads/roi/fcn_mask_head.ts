@@ -5,12 +5,18 @@ import { Module } from '../../nn/module';
 import { Conv2d, ConvTranspose2d, ModuleList } from '../../nn/layers';
 import { kaimingNormalFanOut } from '../../nn/init';
 import { ConvModule } from '../../nn/conv_module';
+import type { LossWeightCfg } from '../types';
 
+/** mmdet's `FCNMaskHead` config fields (roi_head.mask_head without `type`). */
 export interface MaskHeadOptions {
-  numConvs: number;
-  inChannels: number;
-  convOutChannels: number;
-  numClasses: number;
+  /** 3x3 ConvModules before the upsampling deconv. */
+  num_convs: number;
+  in_channels: number;
+  conv_out_channels: number;
+  /** One mask logit map per class. */
+  num_classes: number;
+  /** Per-pixel BCE on the GT class's channel; only `loss_weight` (default 1) is read. */
+  loss_mask?: LossWeightCfg;
 }
 
 export class FCNMaskHead extends Module {
@@ -20,7 +26,7 @@ export class FCNMaskHead extends Module {
 
   constructor(readonly opts: MaskHeadOptions) {
     super();
-    const { numConvs, inChannels, convOutChannels, numClasses } = opts;
+    const { num_convs: numConvs, in_channels: inChannels, conv_out_channels: convOutChannels, num_classes: numClasses } = opts;
     const convs: ConvModule[] = [];
     // ConvModule's default init is mmcv's kaiming (normal, fan_out, ReLU), bias 0, as mmdet.
     for (let i = 0; i < numConvs; i++) convs.push(new ConvModule(i === 0 ? inChannels : convOutChannels, convOutChannels, { kernelSize: 3, padding: 1 }));

@@ -5,14 +5,28 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../../nn/module';
 import { Linear, ModuleList } from '../../nn/layers';
 import { normal, xavierUniform } from '../../nn/init';
+import type { DeltaXYWHBBoxCoderConfig } from '../../task_modules/delta_xywh_coder';
+import type { LossWeightCfg } from '../types';
 
+/** mmdet's `Shared2FCBBoxHead` config fields (roi_head.bbox_head without `type`). */
 export interface BBoxHeadOptions {
-  inChannels: number;
-  roiFeatSize: number;
-  fcOutChannels: number;
-  numClasses: number;
+  /** Channels of the RoI features. */
+  in_channels: number;
+  /** Side of the square RoI features (the extractor's output_size). */
+  roi_feat_size: number;
+  fc_out_channels: number;
+  /** Foreground classes (the classifier adds one background class, last). */
+  num_classes: number;
   /** Shared fc layers (Shared2FC: 2). */
-  numSharedFcs?: number;
+  num_shared_fcs?: number;
+  /** Coder of the regression targets (default: means 0, stds 1). */
+  bbox_coder?: DeltaXYWHBBoxCoderConfig & { type?: 'DeltaXYWHBBoxCoder' };
+  /** One box for all classes instead of one per class (default false). */
+  reg_class_agnostic?: boolean;
+  /** Softmax cross-entropy over num_classes + 1; only `loss_weight` (default 1) is read. */
+  loss_cls?: LossWeightCfg;
+  /** L1 on the positives' deltas; only `loss_weight` (default 1) is read. */
+  loss_bbox?: LossWeightCfg;
 }
 
 const zeros = (s: number[]) => tf.zeros(s);
@@ -24,8 +38,8 @@ export class Shared2FCBBoxHead extends Module {
 
   constructor(readonly opts: BBoxHeadOptions) {
     super();
-    const { inChannels, roiFeatSize, fcOutChannels, numClasses } = opts;
-    const n = opts.numSharedFcs ?? 2;
+    const { in_channels: inChannels, roi_feat_size: roiFeatSize, fc_out_channels: fcOutChannels, num_classes: numClasses } = opts;
+    const n = opts.num_shared_fcs ?? 2;
     const fcs: Linear[] = [];
     for (let i = 0; i < n; i++) {
       const fin = i === 0 ? inChannels * roiFeatSize * roiFeatSize : fcOutChannels;

@@ -4,33 +4,45 @@ import * as tf from '@tensorflow/tfjs';
 import { roiAlign } from '../../ops/roi_align';
 import { mapRoiLevels } from './level_mapping';
 
+/** mmdet's `SingleRoIExtractor` config fields (roi_head.{bbox,mask}_roi_extractor without `type`). */
 export interface RoIExtractorOptions {
-  outSize: number;
-  samplingRatio?: number;
-  featmapStrides: number[];
-  finestScale?: number;
+  /** mmcv RoIAlign: output_size (square bins), sampling_ratio (0: adaptive), aligned (default true: half-pixel offset). */
+  roi_layer: { type?: 'RoIAlign'; output_size: number; sampling_ratio?: number; aligned?: boolean };
+  /** Channels of the pooled features (the FPN's out_channels); recorded, the features decide. */
+  out_channels?: number;
+  /** Stride of each FPN level used, finest first (in input pixels). */
+  featmap_strides: number[];
+  /** RoIs with sqrt(area) < 2 * finest_scale go to the finest level (default 56). */
+  finest_scale?: number;
 }
 
 export class SingleRoIExtractor {
   constructor(readonly opts: RoIExtractorOptions) {}
 
   get numInputs(): number {
-    return this.opts.featmapStrides.length;
+    return this.opts.featmap_strides.length;
+  }
+
+  /** Side of the pooled features (roi_layer.output_size). */
+  get outSize(): number {
+    return this.opts.roi_layer.output_size;
   }
 
   /**
-   * `feats`: FPN levels (NHWC), finest first (only the first `featmapStrides.length` are used).
+   * `feats`: FPN levels (NHWC), finest first (only the first `featmap_strides.length` are used).
    * `rois`: [K*5] (batch index, x1, y1, x2, y2). Returns [K, out, out, C] in the order of `rois`.
    */
   forward(feats: tf.Tensor4D[], rois: Float32Array): tf.Tensor4D {
     const k = rois.length / 5;
-    const { outSize, featmapStrides } = this.opts;
+    const outSize = this.outSize;
+    const featmapStrides = this.opts.featmap_strides;
+    const { sampling_ratio: samplingRatio = 0, aligned = true } = this.opts.roi_layer;
     const c = feats[0].shape[3];
     if (k === 0) {
       // No RoIs: an empty result that is still connected to the features (mmdet keeps the graph too).
       return tf.add(tf.zeros([0, outSize, outSize, c]), tf.mul(tf.sum(feats[0]), 0)) as tf.Tensor4D;
     }
-    const levels = mapRoiLevels(rois, featmapStrides.length, this.opts.finestScale ?? 56);
+    const levels = mapRoiLevels(rois, featmapStrides.length, this.opts.finest_scale ?? 56);
     const parts: tf.Tensor4D[] = [];
     const order: number[] = [];
     for (let l = 0; l < featmapStrides.length; l++) {
@@ -39,7 +51,7 @@ export class SingleRoIExtractor {
       if (!idx.length) continue;
       const sub = new Float32Array(idx.length * 5);
       idx.forEach((j, t) => sub.set(rois.subarray(j * 5, j * 5 + 5), t * 5));
-      parts.push(roiAlign(feats[l], sub, [outSize, outSize], 1 / featmapStrides[l], this.opts.samplingRatio ?? 0, true));
+      parts.push(roiAlign(feats[l], sub, [outSize, outSize], 1 / featmapStrides[l], samplingRatio, aligned));
       order.push(...idx);
     }
     const cat = parts.length === 1 ? parts[0] : tf.concat(parts, 0);

@@ -15,11 +15,12 @@ import { batchedNms } from '../../ops/nms';
 import { pasteMask } from '../../ops/paste_mask';
 import { accuracy, bceWithLogits, l1Loss, softmaxCrossEntropy } from '../losses';
 import type { DetectionResult } from '../../structures/results';
-import type { AssignerCfg, ImageInfo, RcnnTestCfg, SamplerCfg } from '../types';
-import type { Proposals } from '../rpn/rpn_head';
-import { SingleRoIExtractor } from './single_roi_extractor';
-import { Shared2FCBBoxHead } from './shared2fc_bbox_head';
-import { FCNMaskHead } from './fcn_mask_head';
+import { Boxes } from '../../structures/boxes';
+import type { DetSample, ImageInfo } from '../../structures/det_sample';
+import type { AssignerCfg, RcnnTestCfg, SamplerCfg } from '../types';
+import { type RoIExtractorOptions, SingleRoIExtractor } from './single_roi_extractor';
+import { type BBoxHeadOptions, Shared2FCBBoxHead } from './shared2fc_bbox_head';
+import { FCNMaskHead, type MaskHeadOptions } from './fcn_mask_head';
 import { concatF32 } from '../typed_arrays';
 
 export interface RcnnTrainCfg {
@@ -29,24 +30,16 @@ export interface RcnnTrainCfg {
   pos_weight?: number;
 }
 
+/**
+ * mmdet 2.x `StandardRoIHead` config fields (model.roi_head without `type`): the head builds its
+ * parts from them, as mmdet does, so a validated config entry passes straight through. The mask
+ * branch is built when both mask entries are given.
+ */
 export interface StandardRoIHeadOptions {
-  bboxRoiExtractor: SingleRoIExtractor;
-  bboxHead: Shared2FCBBoxHead;
-  maskRoiExtractor: SingleRoIExtractor | null;
-  maskHead: FCNMaskHead | null;
-  coder: { means: [number, number, number, number]; stds: [number, number, number, number] };
-  regClassAgnostic?: boolean;
-  lossWeights?: { cls?: number; bbox?: number; mask?: number };
-}
-
-/** Ground truth of one image: boxes [G*4], labels [G], optional crowd boxes and bitmaps at pad size. */
-export interface ImageGt {
-  bboxes: Float32Array;
-  labels: Int32Array;
-  ignore?: Float32Array;
-  masks?: Uint8Array[];
-  /** [h, w] of the mask bitmaps. */
-  maskShape?: [number, number];
+  bbox_roi_extractor: RoIExtractorOptions & { type?: 'SingleRoIExtractor' };
+  bbox_head: BBoxHeadOptions & { type?: 'Shared2FCBBoxHead' };
+  mask_roi_extractor?: (RoIExtractorOptions & { type?: 'SingleRoIExtractor' }) | null;
+  mask_head?: (MaskHeadOptions & { type?: 'FCNMaskHead' }) | null;
 }
 
 export interface RoiLosses {
@@ -64,21 +57,35 @@ export class StandardRoIHead extends Module {
   readonly coder: DeltaXYWHBBoxCoder;
   readonly numClasses: number;
 
+  /** Throws a RangeError when only one of mask_roi_extractor / mask_head is given. */
   constructor(readonly opts: StandardRoIHeadOptions) {
     super();
-    this.bboxRoiExtractor = opts.bboxRoiExtractor;
-    this.bboxHead = this.child('bbox_head', opts.bboxHead);
-    this.maskRoiExtractor = opts.maskRoiExtractor;
-    this.maskHead = opts.maskHead ? this.child('mask_head', opts.maskHead) : null;
-    this.coder = new DeltaXYWHBBoxCoder({ target_means: opts.coder.means, target_stds: opts.coder.stds });
-    this.numClasses = opts.bboxHead.opts.numClasses;
+    if (!opts.mask_head !== !opts.mask_roi_extractor) throw new RangeError('StandardRoIHead: mask_head and mask_roi_extractor must be given together');
+    this.bboxRoiExtractor = new SingleRoIExtractor(opts.bbox_roi_extractor);
+    this.bboxHead = this.child('bbox_head', new Shared2FCBBoxHead(opts.bbox_head));
+    this.maskRoiExtractor = opts.mask_roi_extractor ? new SingleRoIExtractor(opts.mask_roi_extractor) : null;
+    this.maskHead = opts.mask_head ? this.child('mask_head', new FCNMaskHead(opts.mask_head)) : null;
+    this.coder = new DeltaXYWHBBoxCoder(opts.bbox_head.bbox_coder);
+    this.numClasses = opts.bbox_head.num_classes;
+  }
+
+  /** bbox_head.reg_class_agnostic (default false). */
+  get regClassAgnostic(): boolean {
+    return this.opts.bbox_head.reg_class_agnostic ?? false;
   }
 
   get withMask(): boolean {
     return this.maskHead !== null && this.maskRoiExtractor !== null;
   }
 
-  forwardTrain(feats: tf.Tensor4D[], proposals: Proposals[], gts: ImageGt[], cfg: RcnnTrainCfg, rng: () => number): RoiLosses {
+  /**
+   * Losses of a batch (mmdet StandardRoIHead.forward_train). `feats`: FPN levels (NHWC). `samples[i]`
+   * (borrowed) holds image i's `proposals` and `gt_instances` (boxes in resized-image pixels, labels,
+   * bitmaps at pad size for the mask branch) and optional `ignored_instances`. Assignment and sampling
+   * run on the host copies of the boxes; the box regression targets are gathered from the GT Boxes on
+   * the device. Throws when a sample lacks proposals or ground truth (or GT masks with a mask branch).
+   */
+  forwardTrain(feats: tf.Tensor4D[], samples: readonly DetSample[], cfg: RcnnTrainCfg, rng: () => number): RoiLosses {
     const nc = this.numClasses;
     const assigner = new MaxIoUAssigner(cfg.assigner);
     const sampler = new RandomSampler(cfg.sampler);
@@ -86,37 +93,59 @@ export class StandardRoIHead extends Module {
     const labels: number[] = [];
     const posRows: number[] = [];
     const posLabels: number[] = [];
-    const posBoxes: number[] = [];
-    const posGtBoxes: number[] = [];
+    const posBboxes: number[] = [];
     const posRois: number[] = [];
     const maskTargetParts: Float32Array[] = [];
-    gts.forEach((gt, i) => {
-      const assign = assigner.assign(proposals[i].bboxes, gt.bboxes, gt.ignore, gt.labels);
-      const res = sampler.sample(assign, proposals[i].bboxes, gt.bboxes, gt.labels, rng);
-      const np = res.posInds.length;
-      for (let k = 0; k < np; k++) {
-        const b = res.posBboxes.subarray(k * 4, k * 4 + 4);
-        posRows.push(rois.length / 5);
-        rois.push(i, b[0], b[1], b[2], b[3]);
-        posRois.push(i, b[0], b[1], b[2], b[3]);
-        labels.push(res.posGtLabels[k]);
-        posLabels.push(res.posGtLabels[k]);
-        posBoxes.push(...b);
-        posGtBoxes.push(...res.posGtBboxes.subarray(k * 4, k * 4 + 4));
-      }
-      for (let k = 0; k < res.negInds.length; k++) {
-        const b = res.negBboxes.subarray(k * 4, k * 4 + 4);
-        rois.push(i, b[0], b[1], b[2], b[3]);
-        labels.push(nc);
-      }
-      if (this.withMask && np > 0) {
-        if (!gt.masks || !gt.maskShape) throw new Error('StandardRoIHead: the mask branch needs gt_masks for every image');
-        maskTargetParts.push(maskTargets(res.posBboxes, res.posAssignedGtInds, gt.masks, gt.maskShape[0], gt.maskShape[1], cfg.mask_size));
-      }
-    });
+    // The GT boxes of each image's positives, gathered on the device (freed before returning).
+    const posGt: Boxes[] = [];
+    try {
+      samples.forEach((sample, i) => {
+        const gt = sample.gt_instances;
+        const proposals = sample.proposals;
+        if (!gt?.labels || !proposals) throw new Error(`StandardRoIHead.forwardTrain: sample ${i} needs gt_instances (with labels) and proposals`);
+        const gtBboxes = gt.bboxes.arraySync();
+        const proposalBboxes = proposals.bboxes.arraySync();
+        const assign = assigner.assign(proposalBboxes, gtBboxes, sample.ignored_instances?.bboxes.arraySync(), gt.labels);
+        const res = sampler.sample(assign, proposalBboxes, gtBboxes, gt.labels, rng);
+        const np = res.posInds.length;
+        for (let k = 0; k < np; k++) {
+          const b = res.posBboxes.subarray(k * 4, k * 4 + 4);
+          posRows.push(rois.length / 5);
+          rois.push(i, b[0], b[1], b[2], b[3]);
+          posRois.push(i, b[0], b[1], b[2], b[3]);
+          labels.push(res.posGtLabels[k]);
+          posLabels.push(res.posGtLabels[k]);
+          posBboxes.push(...b);
+        }
+        if (np > 0) posGt.push(gt.bboxes.gather(res.posAssignedGtInds));
+        for (let k = 0; k < res.negInds.length; k++) {
+          const b = res.negBboxes.subarray(k * 4, k * 4 + 4);
+          rois.push(i, b[0], b[1], b[2], b[3]);
+          labels.push(nc);
+        }
+        if (this.withMask && np > 0) {
+          const m = gt.masks;
+          if (!m) throw new Error('StandardRoIHead: the mask branch needs gt_masks for every image');
+          maskTargetParts.push(maskTargets(res.posBboxes, res.posAssignedGtInds, m.masks, m.height, m.width, cfg.mask_size));
+        }
+      });
+      return this.trainLosses(feats, { rois, labels, posRows, posLabels, posBboxes, posRois, maskTargetParts, posGt }, cfg);
+    } finally {
+      for (const g of posGt) g.dispose();
+    }
+  }
+
+  /** The losses of the sampled RoIs (host bookkeeping from forwardTrain, GT targets as device Boxes). */
+  private trainLosses(
+    feats: tf.Tensor4D[],
+    t: { rois: number[]; labels: number[]; posRows: number[]; posLabels: number[]; posBboxes: number[]; posRois: number[]; maskTargetParts: Float32Array[]; posGt: Boxes[] },
+    cfg: RcnnTrainCfg,
+  ): RoiLosses {
+    const nc = this.numClasses;
+    const { rois, labels, posRows, posLabels, posBboxes, posRois, maskTargetParts } = t;
     const k = labels.length;
     const roiArr = Float32Array.from(rois);
-    const lw = this.opts.lossWeights ?? {};
+    const lw = { cls: this.opts.bbox_head.loss_cls?.loss_weight, bbox: this.opts.bbox_head.loss_bbox?.loss_weight, mask: this.opts.mask_head?.loss_mask?.loss_weight };
     const { cls, reg } = this.bboxHead.forward(this.bboxRoiExtractor.forward(feats, roiArr));
     const labelArr = Int32Array.from(labels);
     // mmdet BBoxHead.loss: CE averaged over RoIs with a positive label weight (all sampled ones).
@@ -127,11 +156,13 @@ export class StandardRoIHead extends Module {
     if (np === 0) {
       lossBbox = tf.mul(tf.sum(reg), 0) as tf.Scalar;
     } else {
-      const agnostic = this.opts.regClassAgnostic ?? false;
+      const agnostic = this.regClassAgnostic;
       const rows = posRows.map((r, j) => (agnostic ? r : r * nc + posLabels[j]));
       const flat = tf.reshape(reg, [agnostic ? k : k * nc, 4]);
       const pred = tf.gather(flat, tf.tensor1d(rows, 'int32'));
-      const target = this.coder.encode(tf.tensor2d(posBoxes, [np, 4]), tf.tensor2d(posGtBoxes, [np, 4]));
+      const gtTargets = Boxes.concat(t.posGt);
+      t.posGt.push(gtTargets); // freed with the per-image parts by forwardTrain
+      const target = this.coder.encode(tf.tensor2d(posBboxes, [np, 4]), gtTargets.tensor);
       // mmdet 2.x divides the positives' L1 by the number of all sampled RoIs (bbox_targets.size(0)).
       lossBbox = tf.mul(l1Loss(pred, target, k), lw.bbox ?? 1) as tf.Scalar;
     }
@@ -158,13 +189,20 @@ export class StandardRoIHead extends Module {
    * Asynchronous, two reads per batch: the softmax scores and per-class decoded boxes of all RoIs
    * ([K, (nc+1) + reps*4] packed, one `await data()`), then score_thr + per-class NMS on the CPU; the
    * mask probabilities of all kept boxes ([T, M, M], one `await data()`), pasted on the CPU.
+   * `samples[i]` (borrowed) gives image i's `proposals` (boxes in resized-image pixels) and geometry.
+   * Returns host results (they outlive the batch); throws when a sample has no proposals.
    */
-  async simpleTest(feats: tf.Tensor4D[], proposals: Proposals[], images: ImageInfo[], cfg: RcnnTestCfg): Promise<DetectionResult[]> {
-    const counts = proposals.map((p) => p.scores.length);
+  async simpleTest(feats: tf.Tensor4D[], samples: readonly DetSample[], cfg: RcnnTestCfg): Promise<DetectionResult[]> {
+    const proposals = samples.map((s, i) => {
+      if (!s.proposals) throw new Error(`StandardRoIHead.simpleTest: sample ${i} has no proposals`);
+      return s.proposals.bboxes;
+    });
+    const images = samples.map((s) => s.metainfo);
+    const counts = proposals.map((p) => p.length);
     const total = counts.reduce((a, b) => a + b, 0);
     let host: Float32Array = new Float32Array(0);
     if (total > 0) {
-      const packed = this.bboxStage(feats, proposals, images);
+      const packed = this.bboxStage(feats, proposals, await Promise.all(proposals.map((p) => p.array())), images);
       try {
         host = (await packed.data()) as Float32Array;
       } finally {
@@ -176,15 +214,18 @@ export class StandardRoIHead extends Module {
     return results;
   }
 
-  /** All RoIs of the batch through the bbox branch: rows [softmax scores (nc+1) | decoded boxes (reps*4)]. */
-  private bboxStage(feats: tf.Tensor4D[], proposals: Proposals[], images: ImageInfo[]): tf.Tensor2D {
+  /**
+   * All RoIs of the batch through the bbox branch: rows [softmax scores (nc+1) | decoded boxes (reps*4)].
+   * `proposals[i]`: image i's boxes on the device (decoding), `hosts[i]` their host copy (RoI pooling).
+   */
+  private bboxStage(feats: tf.Tensor4D[], proposals: Boxes[], hosts: Float32Array[], images: ImageInfo[]): tf.Tensor2D {
     const nc = this.numClasses;
-    const reps = this.opts.regClassAgnostic ? 1 : nc;
+    const reps = this.regClassAgnostic ? 1 : nc;
     const rois = concatF32(
-      proposals.map((p, i) => {
-        const n = p.scores.length;
+      hosts.map((b, i) => {
+        const n = b.length / 4;
         const r = new Float32Array(n * 5);
-        for (let j = 0; j < n; j++) r.set([i, p.bboxes[j * 4], p.bboxes[j * 4 + 1], p.bboxes[j * 4 + 2], p.bboxes[j * 4 + 3]], j * 5);
+        for (let j = 0; j < n; j++) r.set([i, b[j * 4], b[j * 4 + 1], b[j * 4 + 2], b[j * 4 + 3]], j * 5);
         return r;
       }),
     );
@@ -193,10 +234,10 @@ export class StandardRoIHead extends Module {
       const decoded: tf.Tensor[] = [];
       let start = 0;
       proposals.forEach((p, i) => {
-        const n = p.scores.length;
+        const n = p.length;
         if (n === 0) return;
         // Class-specific decoding clipped to this image's shape (each image has its own img_shape).
-        const r = tf.tensor2d(p.bboxes, [n, 4]);
+        const r = p.tensor;
         const d = tf.slice(reg, [start, 0], [n, -1]);
         const rr = tf.reshape(tf.tile(r, [1, reps]), [n * reps, 4]) as tf.Tensor2D;
         decoded.push(tf.reshape(this.coder.decode(rr, tf.reshape(d, [n * reps, 4]) as tf.Tensor2D, images[i].imgShape), [n, reps * 4]));
@@ -209,7 +250,7 @@ export class StandardRoIHead extends Module {
   /** score_thr, rescaling to the original image, per-class NMS and max_per_img on the read-back rows. */
   private selectDetections(host: Float32Array, counts: number[], images: ImageInfo[], cfg: RcnnTestCfg): DetectionResult[] {
     const nc = this.numClasses;
-    const reps = this.opts.regClassAgnostic ? 1 : nc;
+    const reps = this.regClassAgnostic ? 1 : nc;
     const width = nc + 1 + reps * 4;
     let start = 0;
     return counts.map((n, i) => {

@@ -1,5 +1,5 @@
 // Fused BatchNorm (training mode, NHWC, per-channel over N*H*W) and exact GELU kernels for webgpu.
-// The composites in nn/fused_ops.ts cost ~10 kernel calls (+ scalar uploads) per BN forward, ~15 per
+// The composites in ops/fused_ops.ts cost ~10 kernel calls (+ scalar uploads) per BN forward, ~15 per
 // BN backward and ~6 per GELU; on webgpu every call is a dispatch with its own uniform buffer and bind
 // group, and the train steps are host-bound (docs/speed.md). Here:
 //   TvdBnStats      x [R, C] (any rank, channels last) -> [2, C]: mean, biased variance. Two passes:
@@ -542,7 +542,7 @@ const KERNELS: Record<string, (a: Args) => TI> = {
   [GELU_GRAD]: geluGrad,
 };
 
-/** Registers the fused BN/GELU kernels for 'webgpu' (idempotent). nn/fused_ops.ts uses them when registered. */
+/** Registers the fused BN/GELU kernels for 'webgpu' (idempotent). ops/fused_ops.ts uses them when registered. */
 export function registerWebgpuBnGelu(): void {
   for (const [kernelName, fn] of Object.entries(KERNELS)) {
     if (!tf.getKernel(kernelName, 'webgpu')) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc: fn as never });

@@ -63,7 +63,7 @@ export function registerWebgpuKernels(opts: { keepTfjs?: boolean } = {}): void {
   // Conv2DBackpropInput: tfjs's implicit-GEMM program (Conv2DDerInputMMProgram) instead of its
   // default per-element loop; it matches the cpu backend on the shapes of test/webgpu_kernels.test.ts.
   tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', false);
-  // Fused BatchNorm-train/GELU kernels (new names; nn/fused_ops.ts uses them when registered).
+  // Fused BatchNorm-train/GELU kernels (new names; ops/fused_ops.ts uses them when registered).
   // TVD_FUSED_BN_GELU=0 keeps the composites (the "before" side of a dispatch count or benchmark).
   if (process.env?.TVD_FUSED_BN_GELU !== '0') registerWebgpuBnGelu();
   for (const [name, ours] of Object.entries(OURS)) {

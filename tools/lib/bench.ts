@@ -7,6 +7,7 @@
 // read back and nothing is profiled inside a block. ms per step = block time / runs.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../core/errors';
+import { submitPendingWork } from '../../ops/backend';
 
 export function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -88,7 +89,10 @@ export async function timeSteps(w: Workload, opts: { warmup: number; runs: numbe
       out.dispose();
     }
   };
-  for (let i = 0; i < opts.warmup; i++) await sync(await w.step());
+  for (let i = 0; i < opts.warmup; i++) {
+    submitPendingWork();
+    await sync(await w.step());
+  }
   const blocks: number[] = [];
   const host: number[] = [];
   for (let r = 0; r < opts.repeats; r++) {
@@ -97,6 +101,7 @@ export async function timeSteps(w: Workload, opts: { warmup: number; runs: numbe
     let last: tf.Tensor | null = null;
     for (let i = 0; i < opts.runs; i++) {
       const h0 = performance.now();
+      submitPendingWork();
       last = await w.step();
       host.push(performance.now() - h0);
       if (last) pending.push(last);

@@ -1,5 +1,5 @@
 // The selective scan as a differentiable tensor op: tf.customGrad around two registered kernels
-// (ops/selective_scan_kernels.ts), so it runs on every backend without reading tensors back itself.
+// (ops/selective_scan/kernels.ts), so it runs on every backend without reading tensors back itself.
 //
 // Why a kernel rather than tensor ops: the scan is sequential in L, and expressing it as tensor ops needs
 // either one op per time step (thousands of tiny kernels at 800x1344) or a log-depth parallel scan that
@@ -7,8 +7,8 @@
 // kernel (the scans of TinyViM run on the stride-32 grid, so the data is small); webgpu runs WGSL.
 // The gradient kernel returns per-row partial gradients; the sums across rows are tensor ops here.
 import * as tf from '@tensorflow/tfjs';
-import { type ScanDims, gradRowLayout } from './selective_scan_cpu';
-import { SCAN_GRAD_KERNEL, SCAN_KERNEL, registerSelectiveScanKernels } from './selective_scan_kernels';
+import { type ScanDims, gradRowLayout } from './cpu';
+import { SCAN_GRAD_KERNEL, SCAN_KERNEL, registerSelectiveScanKernels } from './kernels';
 
 registerSelectiveScanKernels();
 

@@ -7,13 +7,13 @@
 //
 // cpu, wasm, webgl and tensorflow get a deliberate CPU kernel (backend.readSync + backend.write;
 // cheap where tensors already live in host memory, correct everywhere readSync works). webgpu, where
-// readSync is unavailable under Node, gets WGSL programs (ops/webgpu/selective_scan_webgpu.ts).
+// readSync is unavailable under Node, gets WGSL programs (ops/selective_scan/webgpu.ts).
 import * as tf from '@tensorflow/tfjs';
-import { type ScanInputs, gradRowLayout, selectiveScanForwardCpu, selectiveScanGradRowsCpu } from './selective_scan_cpu';
-import { SCAN_GRAD_KERNEL, SCAN_KERNEL, type ScanKernelAttrs, orderedInputs, scanDimsOf } from './selective_scan_spec';
-import { registerSelectiveScanWebgpu } from './webgpu/selective_scan_webgpu';
+import { type ScanInputs, gradRowLayout, selectiveScanForwardCpu, selectiveScanGradRowsCpu } from './cpu';
+import { SCAN_GRAD_KERNEL, SCAN_KERNEL, type ScanKernelAttrs, orderedInputs, scanDimsOf } from './spec';
+import { registerSelectiveScanWebgpu } from './webgpu';
 
-export { SCAN_GRAD_KERNEL, SCAN_INPUT_NAMES, SCAN_KERNEL, type ScanKernelAttrs } from './selective_scan_spec';
+export { SCAN_GRAD_KERNEL, SCAN_INPUT_NAMES, SCAN_KERNEL, type ScanKernelAttrs } from './spec';
 
 type TI = tf.TensorInfo;
 type Inputs = Record<string, TI>;

@@ -1,6 +1,6 @@
 // Names, inputs and attributes of the selective-scan kernels, shared by every backend's implementation.
 import type * as tf from '@tensorflow/tfjs';
-import { type ScanDims, checkScanDims } from './selective_scan_cpu';
+import { type ScanDims, checkScanDims } from './cpu';
 
 type TI = tf.TensorInfo;
 type Inputs = Record<string, TI>;

@@ -2,7 +2,7 @@
 // synchronously under Node). One invocation owns one (batch, channel) row and loops over time with
 // the dState (N) states in registers; N is a compile-time constant of the shader.
 //   forward: y [batch, channels, L]
-//   grad:    the packed per-row gradients of gradRowLayout (ops/selective_scan_cpu.ts), first
+//   grad:    the packed per-row gradients of gradRowLayout (ops/selective_scan/cpu.ts), first
 //            recomputing the row's states into the row's scratch region of the output, then walking
 //            time backwards. selectiveScanGradRowsCpu is the same algorithm, statement for statement.
 // Programs follow tfjs-backend-webgpu's contract: inputs are bound as `var<storage, read> <Name>:
@@ -10,9 +10,9 @@
 // the fields named in `uniforms` after the generated shape fields. Imports nothing from the webgpu
 // package: registration is by backend name, and the backend object arrives with each call.
 import * as tf from '@tensorflow/tfjs';
-import { gradRowLayout } from '../selective_scan_cpu';
-import { SCAN_GRAD_KERNEL, SCAN_KERNEL, type ScanKernelAttrs, orderedInputs, scanDimsOf } from '../selective_scan_spec';
-import type { ScanDims } from '../selective_scan_cpu';
+import { gradRowLayout } from './cpu';
+import { SCAN_GRAD_KERNEL, SCAN_KERNEL, type ScanKernelAttrs, orderedInputs, scanDimsOf } from './spec';
+import type { ScanDims } from './cpu';
 
 type TI = tf.TensorInfo;
 interface ProgramUniform {

@@ -208,7 +208,7 @@ export function gradRowLayout(L: number, N: number): GradRowLayout {
 
 /**
  * Packed per-row gradients (layout above). Written statement by statement like the WGSL kernel in
- * ops/webgpu/selective_scan_webgpu.ts (same indices, same order, float32 state storage), so it also
+ * ops/selective_scan/webgpu.ts (same indices, same order, float32 state storage), so it also
  * serves as the executable specification of that shader's index arithmetic.
  */
 export function selectiveScanGradRowsCpu(x: ScanInputs, dy: Float32Array, d: ScanDims, softplusDelta: boolean): Float32Array {
