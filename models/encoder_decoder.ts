@@ -8,6 +8,7 @@ import { UserError } from '../core/errors';
 import type { Rng } from '../core/rng';
 import type { ImgMeta, SegBatch } from '../datasets/types';
 import type { SegResult } from '../structures/results';
+import { SegSample, type SegImageInfo, disposeSegSamples } from '../structures/seg_sample';
 import type { FeatureBackbone } from '../backbones/feature_backbone';
 import { FPN, checkFpnInChannels } from '../necks/fpn';
 import { FPNHead } from '../heads/seg/fpn_head';
@@ -144,16 +145,24 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
   }
 
   /**
-   * Softmax scores [n, H_ori, W_ori, C] of n test images [n, h, w, 3] of one size (mmseg 0.30
-   * `inference`, rescale=True). `img` is the images as the test pipeline left them, pipeline padding
-   * included (a `Pad` in the test pipeline is part of what the network sees); whole and slide
-   * inference both crop the logits to img_shape ("remove padding area", mmseg PR #1607) before
-   * resizing to ori_shape. Flip: the pipeline flips before Pad, so the valid area is mirrored and the
-   * padding stays at the right. With test_cfg.img_ratios (--aug-test),
-   * the mean over every (ratio, flip) view (mmseg aug_test).
+   * The test step for n images [n, h, w, 3] of one geometry (mmseg 0.30 `inference`, rescale=True):
+   * one SegSample per image, owned by the caller, whose `seg_logits` are the softmax scores
+   * [H_ori, W_ori, C]. `metas` is one entry per image or one shared by all; every entry must have the
+   * same ori_shape and img_shape (a RangeError otherwise). `img` (borrowed) is the images as the test
+   * pipeline left them, pipeline padding included (a `Pad` in the test pipeline is part of what the
+   * network sees); whole and slide inference both crop the logits to img_shape ("remove padding
+   * area", mmseg PR #1607) before resizing to ori_shape. Flip: the pipeline flips before Pad, so the
+   * valid area is mirrored and the padding stays at the right. With test_cfg.img_ratios (--aug-test),
+   * the mean over every (ratio, flip) view (mmseg aug_test); the views are combined inside one tidy,
+   * so only the combined scores leave this method.
    */
-  inferenceScores(img: tf.Tensor4D, meta: Pick<ImgMeta, 'ori_shape' | 'img_shape'>): tf.Tensor4D {
-    return tf.tidy(() => {
+  inferenceScores(img: tf.Tensor4D, metas: SegImageInfo | readonly SegImageInfo[]): SegSample[] {
+    const list = Array.isArray(metas) ? (metas as readonly SegImageInfo[]) : [metas as SegImageInfo];
+    const meta = list[0];
+    const same = (a: readonly number[], b: readonly number[]) => a[0] === b[0] && a[1] === b[1];
+    const odd = list.find((m) => !same(m.ori_shape, meta.ori_shape) || !same(m.img_shape, meta.img_shape));
+    if (odd) throw new RangeError(`inferenceScores: ${odd.filename ?? 'an image'} has another ori_shape/img_shape than ${meta.filename ?? 'the first image'}`);
+    const scores = tf.tidy(() => {
       const once = (x: tf.Tensor4D, [ih, iw]: readonly number[]) => {
         const logit = this.testCfg.mode === 'slide' ? this.slideLogits(x) : this.module.encodeDecode(x);
         const cropped = logit.shape[1] > ih || logit.shape[2] > iw ? (tf.slice(logit, [0, 0, 0, 0], [-1, ih, iw, -1]) as tf.Tensor4D) : logit;
@@ -188,6 +197,11 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
       }
       return tf.div(sum!, ratios.length) as tf.Tensor4D;
     });
+    try {
+      return SegSample.fromBatch(scores, list.length === 1 ? list[0] : list);
+    } finally {
+      scores.dispose();
+    }
   }
 
   /** mmseg slide_inference: overlapping crops, logits summed and divided by the per-pixel count. */
@@ -245,18 +259,29 @@ export class EncoderDecoder implements TrainableModel<SegBatch, SegResult> {
       idx.forEach((i, k) => {
         for (let y = 0; y < ph; y++) data.set(batch.data.subarray(((i * H + y) * W) * C, ((i * H + y) * W + pw) * C), ((k * ph + y) * pw) * C);
       });
-      const pred = tf.tidy(() => tf.argMax(this.inferenceScores(tf.tensor4d(data, [idx.length, ph, pw, C]), meta), -1));
-      let labels: Int32Array;
+      const x = tf.tensor4d(data, [idx.length, ph, pw, C]);
+      let samples: SegSample[];
       try {
-        labels = (await pred.data()) as Int32Array;
+        samples = this.inferenceScores(x, idx.map((i) => batch.metas[i]));
       } finally {
-        pred.dispose();
+        x.dispose();
       }
-      idx.forEach((i, k) => {
-        const m = labels.subarray(k * oh * ow, (k + 1) * oh * ow);
-        const sem = this.numClasses <= 256 ? Uint8Array.from(m) : Int32Array.from(m);
-        out[i] = { filename: batch.metas[i].filename, height: oh, width: ow, sem_seg: sem };
-      });
+      try {
+        // One read per group: the label maps of its images stacked, [g, H_ori, W_ori] int32.
+        const pred = tf.tidy(() => (samples.length === 1 ? samples[0].labelMap() : tf.stack(samples.map((s) => s.labelMap()))));
+        let labels: Int32Array;
+        try {
+          labels = (await pred.data()) as Int32Array;
+        } finally {
+          pred.dispose();
+        }
+        samples.forEach((s, k) => {
+          s.setPredSemSeg(labels.subarray(k * oh * ow, (k + 1) * oh * ow));
+          out[idx[k]] = s.toResult();
+        });
+      } finally {
+        disposeSegSamples(samples);
+      }
     }
     return out;
   }

@@ -174,19 +174,19 @@ describe('EncoderDecoder (Semantic FPN)', () => {
     slide.module.eval();
     const img = tf.randomNormal([1, 32, 32, 3]) as tf.Tensor4D;
     const m = meta('x.jpg', 32, 32);
-    const a = whole.inferenceScores(img, m);
-    const b = slide.inferenceScores(img, m);
+    const [a] = whole.inferenceScores(img, m).map((x) => x.seg_logits);
+    const [b] = slide.inferenceScores(img, m).map((x) => x.seg_logits);
     expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-5);
     // Overlapping windows: 48x48 image, 32x32 crops, stride 16 -> 2x2 windows, each pixel averaged.
     const big = tf.randomNormal([1, 48, 48, 3]) as tf.Tensor4D;
     const slid = tinyModel({ mode: 'slide', crop_size: [32, 32], stride: [16, 16] });
     slid.module.eval();
-    const s = slid.inferenceScores(big, meta('y.jpg', 48, 48));
-    expect(s.shape).toEqual([1, 48, 48, NUM_CLASSES]);
+    const [s] = slid.inferenceScores(big, meta('y.jpg', 48, 48)).map((x) => x.seg_logits);
+    expect(s.shape).toEqual([48, 48, NUM_CLASSES]);
     const sums = tf.sum(s, -1).dataSync();
     expect(Math.max(...Array.from(sums, (v) => Math.abs(v - 1)))).toBeLessThan(1e-5);
     whole.testCfg = { mode: 'whole', flip: true };
-    const f = whole.inferenceScores(img, m);
+    const [f] = whole.inferenceScores(img, m).map((x) => x.seg_logits);
     const manual = tf.tidy(() => {
       const flippedScores = tf.reverse(tf.softmax(whole.module.encodeDecode(tf.reverse(img, 2) as tf.Tensor4D)), 2);
       return tf.div(tf.add(a, flippedScores), 2);

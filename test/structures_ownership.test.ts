@@ -1,12 +1,19 @@
-// The structures that carry tensors between the detector's modules own them: Boxes, InstanceData and
-// DetSample free their tensors on dispose(); the detector's test and training paths, which pass
-// proposals and ground truth as these containers, leave no tensor behind. Also: the heads take their
-// config entries (snake_case, with `type`) unchanged.
+// The structures that carry tensors between the models' steps own them: Boxes, InstanceData and
+// DetSample (detector), SegSample (segmentor) free their tensors on dispose(); the detector's test and
+// training paths, which pass proposals and ground truth as these containers, and the segmentor's test
+// paths (predict whole/slide, --aug-test), which pass scores as SegSamples, leave no tensor behind.
+// Also: the heads take their config entries (snake_case, with `type`) unchanged.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Boxes } from '../structures/boxes';
 import { InstanceData } from '../structures/instance_data';
 import { DetSample, disposeSamples } from '../structures/det_sample';
+import { SegSample, disposeSegSamples } from '../structures/seg_sample';
+import { EncoderDecoder, type SegTestCfg } from '../models/encoder_decoder';
+import { TinyViM } from '../backbones';
+import { FPN } from '../necks/fpn';
+import { FPNHead } from '../heads/seg/fpn_head';
+import type { ImgMeta, SegBatch } from '../datasets/types';
 import { buildMaskRCNN } from '../models/mask_rcnn_builder';
 import { detSamples } from '../models/mask_rcnn';
 import { RPNHead } from '../heads/rpn/rpn_head';
@@ -154,5 +161,144 @@ describe('heads take their config entries unchanged (snake_case, with type)', ()
     built.dispose();
     rpn.dispose();
     roi.dispose();
+  });
+});
+
+/** A 3-class Semantic FPN on a one-block-per-stage TinyViM (eval mode). */
+function tinySegmentor(testCfg?: SegTestCfg): EncoderDecoder {
+  setInitSeed(2);
+  const m = new EncoderDecoder({
+    backbone: new TinyViM({ layers: [1, 1, 1, 1], embed_dims: [8, 8, 16, 16], fork_feat: true }),
+    neck: new FPN({ in_channels: [8, 8, 16, 16], out_channels: 8, num_outs: 4 }),
+    decode_head: new FPNHead({ in_channels: [8, 8, 8, 8], feature_strides: [4, 8, 16, 32], channels: 8, num_classes: 3 }),
+    test_cfg: testCfg,
+  });
+  m.module.eval();
+  return m;
+}
+
+function segMeta(filename: string, [h, w]: [number, number], ori: [number, number]): ImgMeta {
+  return { filename, ori_filename: filename, ori_shape: [ori[0], ori[1], 3], img_shape: [h, w, 3], pad_shape: [h, w, 3], scale_factor: [w / ori[1], h / ori[0], w / ori[1], h / ori[0]], flip: false, flip_direction: null };
+}
+
+/** Three 32x32 images: two of a 24x28 original, one of a 32x32 original (two predict groups). */
+function segBatch(): SegBatch {
+  const data = new Float32Array(3 * 32 * 32 * 3);
+  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.37) * 1.2;
+  return { kind: 'seg', data, shape: [3, 32, 32, 3], metas: [segMeta('a.jpg', [32, 32], [24, 28]), segMeta('b.jpg', [32, 32], [32, 32]), segMeta('c.jpg', [32, 32], [24, 28])] };
+}
+
+describe('SegSample owns its scores', () => {
+  it('SegSample: fromBatch gives one [H_ori, W_ori, C] sample per image, labelMap / setPredSemSeg / toResult, dispose frees the scores', async () => {
+    const before = tf.memory().numTensors;
+    const scores = tf.tensor4d(Float32Array.from({ length: 2 * 2 * 3 * 4 }, (_, i) => (i * 7) % 11), [2, 2, 3, 4]);
+    const metas = [{ filename: 'x.png', ori_shape: [2, 3, 3], img_shape: [4, 6, 3] }, { filename: 'y.png', ori_shape: [2, 3, 3], img_shape: [4, 6, 3] }];
+    const samples = SegSample.fromBatch(scores, metas);
+    expect(samples.map((s) => s.seg_logits.shape)).toEqual([[2, 3, 4], [2, 3, 4]]);
+    expect(Array.from(samples[1].seg_logits.dataSync())).toEqual(Array.from(scores.dataSync().subarray(24)));
+    scores.dispose(); // borrowed by fromBatch: the samples keep their own data
+    expect(tf.memory().numTensors).toBe(before + 2);
+    const map = samples[1].labelMap();
+    const expected = Array.from({ length: 6 }, (_, p) => {
+      const v = Array.from({ length: 4 }, (_, c) => ((24 + p * 4 + c) * 7) % 11);
+      return v.indexOf(Math.max(...v));
+    });
+    const labels = (await map.data()) as Int32Array;
+    expect(Array.from(labels)).toEqual(expected);
+    map.dispose();
+    samples[1].setPredSemSeg(labels);
+    samples.forEach((s) => s.dispose());
+    samples[0].dispose(); // idempotent
+    expect(samples.every((s) => s.isDisposed)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    // The label map is host data: it outlives dispose().
+    const r = samples[1].toResult();
+    expect([r.filename, r.height, r.width]).toEqual(['y.png', 2, 3]);
+    expect(r.sem_seg).toBeInstanceOf(Uint8Array);
+    expect(Array.from(r.sem_seg)).toEqual(expected);
+    expect(() => samples[0].toResult()).toThrow(/pred_sem_seg is not set/);
+    // One image: the batch's data reshaped (shared), freed when both are disposed.
+    const one = tf.zeros([1, 2, 3, 4]) as tf.Tensor4D;
+    const [single] = SegSample.fromBatch(one, metas[0]);
+    one.dispose();
+    expect(single.numClasses).toBe(4);
+    single.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('SegSample: a bad shape throws without leaking (the constructor leaves the tensor to the caller, fromBatch creates none)', () => {
+    const before = tf.memory().numTensors;
+    const info = { filename: 'z.png', ori_shape: [4, 5, 3], img_shape: [4, 5, 3] };
+    const wrongSize = tf.zeros([4, 6, 2]) as tf.Tensor3D;
+    expect(() => new SegSample(info, wrongSize)).toThrow(/z.png\): seg_logits must be \[4, 5, C\] float32/);
+    const wrongRank = tf.zeros([1, 4, 5, 2]) as unknown as tf.Tensor3D;
+    expect(() => new SegSample(info, wrongRank)).toThrow(RangeError);
+    const wrongType = tf.zeros([4, 5, 2], 'int32') as tf.Tensor3D;
+    expect(() => new SegSample(info, wrongType)).toThrow(/float32/);
+    tf.dispose([wrongSize, wrongRank, wrongType]);
+    const batch = tf.zeros([2, 4, 5, 2]) as tf.Tensor4D;
+    expect(() => SegSample.fromBatch(batch, [info])).toThrow(/1 metas for 2 images/);
+    expect(() => SegSample.fromBatch(batch, [info, { ...info, filename: 'w.png', ori_shape: [5, 5, 3] }])).toThrow(/ori_shape of w.png is 5x5/);
+    batch.dispose();
+    const ok = new SegSample(info, tf.zeros([4, 5, 2]) as tf.Tensor3D);
+    expect(() => ok.setPredSemSeg(new Int32Array(7))).toThrow(/7 labels for a 4x5 image/);
+    ok.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("the segmentor's test paths leave no tensor behind", () => {
+  it('inferenceScores hands one SegSample per image to the caller; predict (whole and slide) equals their argmax and frees them', async () => {
+    const batch = segBatch();
+    for (const cfg of [{ mode: 'whole' }, { mode: 'slide', crop_size: [16, 16], stride: [8, 8] }] as SegTestCfg[]) {
+      const model = tinySegmentor(cfg);
+      const before = tf.memory().numTensors;
+      const results = await model.predict(batch);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(results.map((r) => [r.filename, r.height, r.width])).toEqual([['a.jpg', 24, 28], ['b.jpg', 32, 32], ['c.jpg', 24, 28]]);
+      // The same maps from the SegSamples of images a and c run as one group.
+      const x = tf.tensor4d(batch.data, batch.shape);
+      const ac = tf.gather(x, [0, 2]) as tf.Tensor4D;
+      const samples = model.inferenceScores(ac, [batch.metas[0], batch.metas[2]]);
+      tf.dispose([x, ac]);
+      expect(samples.map((s) => s.metainfo.filename)).toEqual(['a.jpg', 'c.jpg']);
+      expect(samples.map((s) => s.seg_logits.shape)).toEqual([[24, 28, 3], [24, 28, 3]]);
+      expect(tf.memory().numTensors).toBe(before + 2);
+      for (const [k, i] of [[0, 0], [1, 2]]) {
+        const map = samples[k].labelMap();
+        expect(Array.from(map.dataSync())).toEqual(Array.from(results[i].sem_seg));
+        map.dispose();
+      }
+      disposeSegSamples(samples);
+      expect(tf.memory().numTensors).toBe(before);
+      // Geometry that differs inside one call is refused before anything runs.
+      const two = tf.zeros([2, 32, 32, 3]) as tf.Tensor4D;
+      expect(() => model.inferenceScores(two, [batch.metas[0], batch.metas[1]])).toThrow(/b.jpg has another ori_shape\/img_shape than a.jpg/);
+      two.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    }
+  });
+
+  it('--aug-test (img_ratios + flip): the views are combined into one SegSample per image; predict frees everything', async () => {
+    const model = tinySegmentor({ mode: 'whole', flip: true, img_ratios: [0.5, 1.0, 1.5] });
+    const batch = segBatch();
+    const before = tf.memory().numTensors;
+    const results = await model.predict(batch);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(results.map((r) => r.sem_seg.length)).toEqual([24 * 28, 32 * 32, 24 * 28]);
+    const x = tf.tensor4d(batch.data.subarray(0, 32 * 32 * 3), [1, 32, 32, 3]);
+    const samples = model.inferenceScores(x, batch.metas[0]);
+    x.dispose();
+    expect(samples.length).toBe(1);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const sums = tf.tidy(() => tf.sum(samples[0].seg_logits, -1).dataSync());
+    expect(Math.max(...Array.from(sums, (v) => Math.abs(v - 1)))).toBeLessThan(1e-5);
+    const map = samples[0].labelMap();
+    expect(Array.from(map.dataSync())).toEqual(Array.from(results[0].sem_seg));
+    map.dispose();
+    disposeSegSamples(samples);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
   });
 });

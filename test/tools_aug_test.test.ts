@@ -35,7 +35,8 @@ describe('--aug-test', () => {
   it('img_ratios + flip = mean of the softmax of every view resized to the original size', () => {
     const model = tinyModel({ mode: 'whole', flip: true, img_ratios: [0.5, 1.0, 1.5] });
     const img = tf.randomNormal([1, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const got = model.inferenceScores(img, meta);
+    const [sample] = model.inferenceScores(img, meta);
+    const got = sample.seg_logits; // [H_ori, W_ori, C]
     const expected = tf.tidy(() => {
       const views: tf.Tensor4D[] = [];
       for (const size of [32, 64, 96]) {
@@ -49,19 +50,22 @@ describe('--aug-test', () => {
       }
       return tf.div(tf.addN(views), views.length);
     });
-    expect(got.shape).toEqual([1, 40, 48, 3]);
+    expect(got.shape).toEqual([40, 48, 3]);
     expect(tf.max(tf.abs(tf.sub(got, expected))).dataSync()[0]).toBeLessThan(1e-5);
     // differs from the single-scale test (the views are really used)
-    const single = tinyModel({ mode: 'whole' }).inferenceScores(img, meta);
+    const [singleSample] = tinyModel({ mode: 'whole' }).inferenceScores(img, meta);
+    const single = singleSample.seg_logits;
     expect(tf.max(tf.abs(tf.sub(got, single))).dataSync()[0]).toBeGreaterThan(1e-3);
-    tf.dispose([img, got, expected, single]);
+    tf.dispose([img, expected]);
+    sample.dispose();
+    singleSample.dispose();
   });
 
   it('each scale is rounded up to a multiple of 32 as AlignResize does (0.75 x 64 = 48 -> 64)', () => {
     const model = tinyModel({ mode: 'whole', img_ratios: [0.75] });
     const img = tf.randomNormal([1, 64, 64, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const a = model.inferenceScores(img, meta);
-    const b = tinyModel({ mode: 'whole' }).inferenceScores(img, meta);
+    const [a] = model.inferenceScores(img, meta).map((s) => s.seg_logits);
+    const [b] = tinyModel({ mode: 'whole' }).inferenceScores(img, meta).map((s) => s.seg_logits);
     expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
     tf.dispose([img, a, b]);
   });

@@ -16,6 +16,7 @@ import { buildOptimizer } from '../../engine/optimizers';
 import type { DetBatch, ImgMeta, SegBatch } from '../../datasets/types';
 import { MaskRCNN } from '../../models/mask_rcnn';
 import type { EncoderDecoder } from '../../models/encoder_decoder';
+import { disposeSegSamples } from '../../structures/seg_sample';
 import '../../models/mask_rcnn_builder';
 import '../../datasets/register';
 import { importRegistrations } from './cli';
@@ -237,7 +238,15 @@ export async function segmentorWorkload(a: { config: string; mode: StepMode; sha
     return {
       ...base,
       label: `${a.config}, whole-image inference (argmax map), ${h}x${w}, batch ${batch}`,
-      step: () => tf.tidy(() => tf.argMax(model.inferenceScores(img, m), -1)),
+      // The segmentor's test step as predict runs it: SegSamples (owned here) -> stacked argmax maps.
+      step: () => {
+        const samples = model.inferenceScores(img, m);
+        try {
+          return tf.tidy(() => (samples.length === 1 ? samples[0].labelMap() : tf.stack(samples.map((s) => s.labelMap()))));
+        } finally {
+          disposeSegSamples(samples);
+        }
+      },
       dispose: () => {
         img.dispose();
         model.dispose?.();
