@@ -59,7 +59,7 @@ export class SegSample {
     const bad = list.find((m) => m.ori_shape[0] !== h || m.ori_shape[1] !== w);
     if (bad) throw new RangeError(`SegSample.fromBatch: scores are ${h}x${w} but ori_shape of ${bad.filename ?? 'an image'} is ${bad.ori_shape[0]}x${bad.ori_shape[1]}`);
     if (scores.dtype !== 'float32') throw new RangeError(`SegSample.fromBatch: scores must be float32, got ${scores.dtype}`);
-    const parts = tf.tidy(() => (n === 1 ? [tf.reshape(scores, scores.shape.slice(1)) as tf.Tensor3D] : (tf.unstack(scores) as tf.Tensor3D[])));
+    const parts = tf.tidy(() => (n === 1 ? [tf.reshape(scores, [h, w, scores.shape[3]]) as tf.Tensor3D] : (tf.unstack(scores) as tf.Tensor3D[])));
     return parts.map((t, i) => new SegSample(list[i], t));
   }
 
