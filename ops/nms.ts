@@ -81,5 +81,54 @@ export function batchedNms(boxes: Float32Array, scores: Float32Array, idxs: Int3
     const off = f(idxs[i] * step);
     for (let c = 0; c < 4; c++) shifted[4 * i + c] = boxes[4 * i + c] + off; // Float32Array store rounds like torch
   }
+  // With non-negative coordinates the shift leaves a gap of 1 between classes, so boxes of different
+  // classes never overlap and the greedy loop only needs to visit the kept box's own class: the same
+  // kept list, ~(number of classes) times less work (the RPN's 5 levels x 2,000 boxes per image took
+  // ~170 ms of host time per Mask R-CNN train step in the global loop). Negative coordinates (or a
+  // negative threshold, where IoU 0 suppresses) keep mmcv's single loop, overlaps across classes included.
+  let minCoord = Infinity;
+  for (let i = 0; i < boxes.length; i++) if (boxes[i] < minCoord) minCoord = boxes[i];
+  if (minCoord >= 0 && f(iouThreshold) >= 0) return nmsWithinClasses(shifted, scores, idxs, iouThreshold, maxNum);
   return nmsCore(shifted, scores, iouThreshold, maxNum);
+}
+
+/** nmsCore where only boxes of the same class can suppress each other (see batchedNms). */
+function nmsWithinClasses(boxes: Float32Array, scores: ArrayLike<number>, idxs: Int32Array, iouThreshold: number, maxNum: number): Int32Array {
+  const n = numBoxes(boxes);
+  const order = argsortDesc(scores);
+  // Each class's boxes in the global (score, index) order, and each box's position in its list.
+  const lists = new Map<number, number[]>();
+  const pos = new Int32Array(n);
+  for (let oi = 0; oi < n; oi++) {
+    const i = order[oi];
+    let list = lists.get(idxs[i]);
+    if (!list) lists.set(idxs[i], (list = []));
+    pos[i] = list.length;
+    list.push(i);
+  }
+  const areas = new Float32Array(n);
+  for (let i = 0; i < n; i++) areas[i] = f(f(boxes[4 * i + 2] - boxes[4 * i]) * f(boxes[4 * i + 3] - boxes[4 * i + 1]));
+  const suppressed = new Uint8Array(n);
+  const keep: number[] = [];
+  const limit = maxNum > 0 ? maxNum : n;
+  const thr = f(iouThreshold);
+  for (let oi = 0; oi < n && keep.length < limit; oi++) {
+    const i = order[oi];
+    if (suppressed[i]) continue;
+    keep.push(i);
+    const ix1 = boxes[4 * i], iy1 = boxes[4 * i + 1], ix2 = boxes[4 * i + 2], iy2 = boxes[4 * i + 3];
+    const ia = areas[i];
+    const list = lists.get(idxs[i])!;
+    for (let p = pos[i] + 1; p < list.length; p++) {
+      const j = list[p];
+      if (suppressed[j]) continue;
+      const w = f(Math.min(ix2, boxes[4 * j + 2]) - Math.max(ix1, boxes[4 * j]));
+      if (!(w > 0)) continue;
+      const h = f(Math.min(iy2, boxes[4 * j + 3]) - Math.max(iy1, boxes[4 * j + 1]));
+      const inter = f(Math.max(w, 0) * Math.max(h, 0));
+      const iou = f(inter / f(f(ia + areas[j]) - inter));
+      if (iou > thr) suppressed[j] = 1;
+    }
+  }
+  return Int32Array.from(keep);
 }

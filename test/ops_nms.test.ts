@@ -82,3 +82,35 @@ describe('box IoU vs test/fixtures/ops/box_iou.json', () => {
     expect(Array.from(bboxOverlaps(a, b, 'iou'))).toEqual([Math.fround(50 / 200), 0]);
   });
 });
+
+describe('batchedNms: the per-class loop equals the single loop over shifted boxes', () => {
+  // Random clustered boxes of several classes (non-negative coordinates, so the per-class path runs),
+  // compared with nms() over the same shifted boxes, i.e. mmcv's one greedy loop.
+  it('same kept list for random cases, with and without max_num', () => {
+    let s = 12345;
+    const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    for (let t = 0; t < 40; t++) {
+      const n = 50 + Math.floor(rnd() * 400);
+      const classes = 1 + Math.floor(rnd() * 6);
+      const boxes = new Float32Array(4 * n);
+      const scores = new Float32Array(n);
+      const idxs = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const cx = rnd() * 200, cy = rnd() * 150, w = 2 + rnd() * 60, h = 2 + rnd() * 60;
+        boxes.set([Math.max(cx - w / 2, 0), Math.max(cy - h / 2, 0), cx + w / 2, cy + h / 2], 4 * i);
+        scores[i] = t % 5 === 0 ? Math.round(rnd() * 4) / 4 : rnd(); // some runs with many ties
+        idxs[i] = Math.floor(rnd() * classes);
+      }
+      let maxCoord = -Infinity;
+      for (const v of boxes) maxCoord = Math.max(maxCoord, v);
+      const step = Math.fround(maxCoord + 1);
+      const shifted = new Float32Array(boxes.length);
+      for (let i = 0; i < n; i++) for (let c = 0; c < 4; c++) shifted[4 * i + c] = boxes[4 * i + c] + Math.fround(idxs[i] * step);
+      for (const thr of [0.3, 0.5, 0.7, 0]) {
+        for (const maxNum of [-1, 7]) {
+          expect(Array.from(batchedNms(boxes, scores, idxs, thr, maxNum)), `case ${t} thr ${thr} max ${maxNum}`).toEqual(Array.from(nms(shifted, scores, thr, maxNum)));
+        }
+      }
+    }
+  });
+});
