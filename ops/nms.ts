@@ -21,10 +21,30 @@ export function argsortDesc(scores: ArrayLike<number>): Int32Array {
   return Int32Array.from(idx);
 }
 
-function nmsCore(boxes: ArrayLike<number>, scores: ArrayLike<number>, iouThreshold: number, maxNum: number): Int32Array {
+/**
+ * Greedy NMS over boxes in (score, index) order. With `groups`, a kept box is compared only with
+ * later boxes of its own group (callers pass groups only when boxes of different groups cannot
+ * overlap, so the kept list is the same as without).
+ */
+function nmsCore(boxes: ArrayLike<number>, scores: ArrayLike<number>, iouThreshold: number, maxNum: number, groups?: Int32Array): Int32Array {
   const n = numBoxes(boxes);
   if (scores.length !== n) throw new RangeError(`nms: ${n} boxes but ${scores.length} scores`);
   const order = argsortDesc(scores);
+  // Each group's boxes in the global order and each box's position in its list (one list: `order`).
+  const lists = new Map<number, Int32Array | number[]>();
+  const pos = new Int32Array(n);
+  if (groups) {
+    for (let oi = 0; oi < n; oi++) {
+      const i = order[oi];
+      let list = lists.get(groups[i]) as number[] | undefined;
+      if (!list) lists.set(groups[i], (list = []));
+      pos[i] = list.length;
+      list.push(i);
+    }
+  } else {
+    lists.set(0, order);
+    for (let oi = 0; oi < n; oi++) pos[order[oi]] = oi;
+  }
   const areas = new Float32Array(n);
   for (let i = 0; i < n; i++) areas[i] = f(f(boxes[4 * i + 2] - boxes[4 * i]) * f(boxes[4 * i + 3] - boxes[4 * i + 1]));
   const suppressed = new Uint8Array(n);
@@ -38,8 +58,9 @@ function nmsCore(boxes: ArrayLike<number>, scores: ArrayLike<number>, iouThresho
     keep.push(i);
     const ix1 = boxes[4 * i], iy1 = boxes[4 * i + 1], ix2 = boxes[4 * i + 2], iy2 = boxes[4 * i + 3];
     const ia = areas[i];
-    for (let oj = oi + 1; oj < n; oj++) {
-      const j = order[oj];
+    const list = lists.get(groups ? groups[i] : 0)!;
+    for (let p = pos[i] + 1; p < list.length; p++) {
+      const j = list[p];
       if (suppressed[j]) continue;
       const w = f(Math.min(ix2, boxes[4 * j + 2]) - Math.max(ix1, boxes[4 * j]));
       if (!(w > 0)) {
@@ -88,47 +109,6 @@ export function batchedNms(boxes: Float32Array, scores: Float32Array, idxs: Int3
   // negative threshold, where IoU 0 suppresses) keep mmcv's single loop, overlaps across classes included.
   let minCoord = Infinity;
   for (let i = 0; i < boxes.length; i++) if (boxes[i] < minCoord) minCoord = boxes[i];
-  if (minCoord >= 0 && f(iouThreshold) >= 0) return nmsWithinClasses(shifted, scores, idxs, iouThreshold, maxNum);
-  return nmsCore(shifted, scores, iouThreshold, maxNum);
-}
-
-/** nmsCore where only boxes of the same class can suppress each other (see batchedNms). */
-function nmsWithinClasses(boxes: Float32Array, scores: ArrayLike<number>, idxs: Int32Array, iouThreshold: number, maxNum: number): Int32Array {
-  const n = numBoxes(boxes);
-  const order = argsortDesc(scores);
-  // Each class's boxes in the global (score, index) order, and each box's position in its list.
-  const lists = new Map<number, number[]>();
-  const pos = new Int32Array(n);
-  for (let oi = 0; oi < n; oi++) {
-    const i = order[oi];
-    let list = lists.get(idxs[i]);
-    if (!list) lists.set(idxs[i], (list = []));
-    pos[i] = list.length;
-    list.push(i);
-  }
-  const areas = new Float32Array(n);
-  for (let i = 0; i < n; i++) areas[i] = f(f(boxes[4 * i + 2] - boxes[4 * i]) * f(boxes[4 * i + 3] - boxes[4 * i + 1]));
-  const suppressed = new Uint8Array(n);
-  const keep: number[] = [];
-  const limit = maxNum > 0 ? maxNum : n;
-  const thr = f(iouThreshold);
-  for (let oi = 0; oi < n && keep.length < limit; oi++) {
-    const i = order[oi];
-    if (suppressed[i]) continue;
-    keep.push(i);
-    const ix1 = boxes[4 * i], iy1 = boxes[4 * i + 1], ix2 = boxes[4 * i + 2], iy2 = boxes[4 * i + 3];
-    const ia = areas[i];
-    const list = lists.get(idxs[i])!;
-    for (let p = pos[i] + 1; p < list.length; p++) {
-      const j = list[p];
-      if (suppressed[j]) continue;
-      const w = f(Math.min(ix2, boxes[4 * j + 2]) - Math.max(ix1, boxes[4 * j]));
-      if (!(w > 0)) continue;
-      const h = f(Math.min(iy2, boxes[4 * j + 3]) - Math.max(iy1, boxes[4 * j + 1]));
-      const inter = f(Math.max(w, 0) * Math.max(h, 0));
-      const iou = f(inter / f(f(ia + areas[j]) - inter));
-      if (iou > thr) suppressed[j] = 1;
-    }
-  }
-  return Int32Array.from(keep);
+  const separated = minCoord >= 0 && f(iouThreshold) >= 0;
+  return nmsCore(shifted, scores, iouThreshold, maxNum, separated ? idxs : undefined);
 }

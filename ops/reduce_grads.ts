@@ -20,6 +20,9 @@ function expandDy(dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): tf.Tens
   return e.dtype === 'float32' ? e : tf.cast(e, 'float32');
 }
 
+/** `e` broadcast to x's shape as tfjs's gradients do (e * ones), with the ones made by a Fill kernel. */
+const timesOnes = (e: tf.Tensor, x: tf.Tensor): tf.Tensor => tf.mul(e, tf.fill(x.shape, 1, 'float32'));
+
 let registered = false;
 
 /**
@@ -35,7 +38,7 @@ export function registerReduceGradients(): void {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
       const e = expandDy(dy as tf.Tensor, x, (attrs as unknown as { axis: number | number[] }).axis);
-      return { x: () => tf.mul(e, tf.fill(x.shape, 1, 'float32')) };
+      return { x: () => timesOnes(e, x) };
     },
   });
   tf.registerGradient({
@@ -43,10 +46,9 @@ export function registerReduceGradients(): void {
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      const axis = (attrs as unknown as { axis: number | number[] }).axis;
-      const reduceSize = tf.util.sizeFromShape(tf.util.parseAxisParam(axis, x.shape).map((a) => x.shape[a]));
-      const e = expandDy(dy as tf.Tensor, x, axis);
-      return { x: () => tf.mul(tf.div(e, reduceSize), tf.fill(x.shape, 1, 'float32')) };
+      const e = expandDy(dy as tf.Tensor, x, (attrs as unknown as { axis: number | number[] }).axis);
+      // e has x's shape with the reduced axes of size 1: the reduced element count is their ratio.
+      return { x: () => timesOnes(tf.div(e, x.size / e.size), x) };
     },
   });
 }

@@ -14,6 +14,7 @@ import { BatchNorm2d, Conv2d, Linear } from '../nn/layers';
 import { Module } from '../nn/module';
 import { selectBackend } from '../ops/backend';
 import { testBackend, useTestBackend } from './helpers/test_backend';
+import { rng } from './helpers/toy'; // mulberry32: the same numbers on every backend
 
 /** A small classifier touching the training kernels of the backbone: dense/depth-wise/1x1 conv, BN, GELU, linear. */
 class SmallNet extends Module {
@@ -31,18 +32,6 @@ class SmallNet extends Module {
     const g = tf.mul(tf.mul(h2, 0.5), tf.add(1, tf.erf(tf.mul(h2, Math.SQRT1_2))));
     return this.fc.forward(tf.mean(g, [1, 2])) as tf.Tensor2D;
   }
-}
-
-/** mulberry32: the same numbers on every backend. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Overwrites every trainable parameter with seeded values (scale 1/sqrt(fan-in) for weights; norm weights 1 + noise). */

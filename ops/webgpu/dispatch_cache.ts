@@ -120,7 +120,8 @@ export class BindGroupCache {
   private readonly groups = new Map<string, unknown>();
   hits = 0;
   misses = 0;
-  get(device: GPUDeviceLike, key: string, layout: unknown, resources: unknown[]): unknown {
+  /** The bind group under `key`; `resources()` (in binding order) is only called to create one. */
+  get(device: GPUDeviceLike, key: string, layout: unknown, resources: () => unknown[]): unknown {
     let g = this.groups.get(key);
     if (g !== undefined) {
       this.hits++;
@@ -128,7 +129,7 @@ export class BindGroupCache {
     }
     this.misses++;
     if (this.groups.size >= MAX_BIND_GROUPS) this.groups.clear();
-    g = device.createBindGroup({ layout, entries: resources.map((resource, binding) => ({ binding, resource })) });
+    g = device.createBindGroup({ layout, entries: resources().map((resource, binding) => ({ binding, resource })) });
     this.groups.set(key, g);
     return g;
   }
@@ -280,8 +281,10 @@ export function installDispatchCache(backend: object): boolean {
     const bytes = packUniforms(fields);
     const ub = cache.uniformBuffer(bytes);
     key += `|${objectId(ub)}`;
-    const resources = [...buffers.map((buffer) => ({ buffer })), { buffer: ub, offset: 0, size: bytes.byteLength }];
-    const group = cache.bindGroups.get(this.device, key, layoutOf(pipeline), resources);
+    const group = cache.bindGroups.get(this.device, key, layoutOf(pipeline), () => [
+      ...buffers.map((buffer) => ({ buffer })),
+      { buffer: ub, offset: 0, size: bytes.byteLength },
+    ]);
     for (const t of tensors) this.commandQueueOwnedIds.add(t.dataId);
 
     this.ensureCommandEncoderReady();

@@ -202,7 +202,7 @@ function dispatchAll(be: WebGPUBackendInternals, pipe: GPU, attrs: Attrs, inputs
       return { buffer };
     });
     const group = cache
-      ? cache.bindGroups.get(be.device, key, layout, resources)
+      ? cache.bindGroups.get(be.device, key, layout, () => resources)
       : be.device.createBindGroup({ layout, entries: resources.map((resource, binding) => ({ binding, resource })) });
     pass.setBindGroup(0, group);
     const size = tf.util.sizeFromShape(inputs[`p${k}`].shape);

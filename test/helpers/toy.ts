@@ -68,8 +68,8 @@ export class ToyClassifier implements TrainableModel<ToyBatch, number> {
   }
 }
 
-/** mulberry32, local to the toy data so the tests do not depend on other modules' generators. */
-function rng(seed: number): () => number {
+/** mulberry32, local to the test helpers so the tests do not depend on other modules' generators. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
